@@ -1,0 +1,37 @@
+// Loading a model for serving: checkpoint -> backend runner + tokenizer.
+#ifndef GLASERVE_ENGINE_MODEL_H_
+#define GLASERVE_ENGINE_MODEL_H_
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/model_config.h"
+#include "engine/model_runner.h"
+#include "engine/safetensors_file.h"
+#include "engine/tokenizer.h"
+
+namespace glaserve {
+
+struct LoadModelOptions {
+  std::filesystem::path dir;
+  std::string device = "auto";  // "cpu", "cuda" or "auto" (cuda when built with it and a GPU is present)
+  int32_t num_slots = 1;        // states the runner allocates
+};
+
+struct LoadedModel {
+  std::string name;  // the checkpoint directory's name
+  ModelConfig config;
+  DType weight_dtype = DType::kF32;  // as stored in the checkpoint
+  std::unique_ptr<Tokenizer> tokenizer;  // null when the checkpoint has no tokenizer.model
+  std::unique_ptr<ModelRunner> runner;
+};
+
+// Every failure (missing or corrupt files, unsupported config, unknown device) comes back
+// as a status whose message says what and where.
+absl::StatusOr<LoadedModel> LoadModel(const LoadModelOptions& options);
+
+}  // namespace glaserve
+
+#endif  // GLASERVE_ENGINE_MODEL_H_

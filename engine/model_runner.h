@@ -1,0 +1,48 @@
+// The interface between the engine and a backend (CPU now, CUDA later). A runner owns the
+// weights and every sequence's state; the engine refers to a state only by its slot index.
+#ifndef GLASERVE_ENGINE_MODEL_RUNNER_H_
+#define GLASERVE_ENGINE_MODEL_RUNNER_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "engine/model_config.h"
+
+namespace glaserve {
+
+// Tokens of one sequence to push through the model in one Forward call: a whole prompt,
+// a piece of a long prompt, or the single token of a decode step. The sequence continues
+// from whatever its slot's state holds.
+struct SequenceBatchEntry {
+  int32_t slot = 0;
+  std::span<const int32_t> token_ids;
+  // Whether the logits of the last token are needed (false for a prompt piece that is
+  // not the prompt's end).
+  bool want_logits = true;
+};
+
+class ModelRunner {
+ public:
+  virtual ~ModelRunner() = default;
+
+  virtual const ModelConfig& config() const = 0;
+  virtual int32_t num_slots() const = 0;
+  // Bytes of one sequence's state.
+  virtual int64_t state_bytes_per_sequence() const = 0;
+  // "cpu", "cuda:0", ...
+  virtual std::string device_name() const = 0;
+
+  // Zeroes a slot's state, for a sequence that starts from nothing.
+  virtual void ResetSlot(int32_t slot) = 0;
+
+  // Runs every entry's tokens from its slot's state, leaving the state after its last
+  // token in the slot. For entry i with want_logits, writes the logits of its last token
+  // to logits[i * vocab_size, (i + 1) * vocab_size); other rows are left untouched.
+  // Entries must use distinct slots and at least one token each.
+  virtual void Forward(std::span<const SequenceBatchEntry> batch, std::span<float> logits) = 0;
+};
+
+}  // namespace glaserve
+
+#endif  // GLASERVE_ENGINE_MODEL_RUNNER_H_

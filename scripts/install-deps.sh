@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every build, test and run dependency of glaserve from Debian 12 packages.
+# Used by the README, .ci/run and the Dockerfile alike, so all three build the same way.
+# Nothing else is downloaded: the build uses only what this script installs.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git ca-certificates
+  # gRPC + Protobuf (the public API and the server)
+  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  # abseil: flags, status, strings, synchronization, time
+  libabsl-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # checkpoint config parsing, tokenizer, CPU matmuls
+  nlohmann-json3-dev libsentencepiece-dev sentencepiece libopenblas-dev
+  # test helpers: the random-checkpoint tool and the independent reference are Python
+  python3 python3-numpy
+)
+
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

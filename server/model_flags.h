@@ -1,0 +1,20 @@
+// Flags shared by every subcommand that loads a model (--model, --device).
+#ifndef GLASERVE_SERVER_MODEL_FLAGS_H_
+#define GLASERVE_SERVER_MODEL_FLAGS_H_
+
+#include <string>
+
+#include "absl/flags/declare.h"
+#include "absl/status/statusor.h"
+#include "engine/model.h"
+
+ABSL_DECLARE_FLAG(std::string, model);
+ABSL_DECLARE_FLAG(std::string, device);
+
+namespace glaserve {
+
+absl::StatusOr<LoadedModel> LoadModelFromFlags(int32_t num_slots);
+
+}  // namespace glaserve
+
+#endif  // GLASERVE_SERVER_MODEL_FLAGS_H_
