@@ -13,13 +13,13 @@ namespace {
 
 using Json = nlohmann::json;
 
-absl::Status FieldError(std::string_view field, const Json& value, std::string_view what) {
+absl::Status FieldError(const char* field, const Json& value, const char* what) {
   return absl::InvalidArgumentError(
       absl::StrCat("config.json: ", field, "=", value.dump(), " ", what));
 }
 
 // Reads an optional integer field; null or absent keeps `*out`.
-absl::Status ReadInt(const Json& config, std::string_view field, int64_t* out) {
+absl::Status ReadInt(const Json& config, const char* field, int64_t* out) {
   auto it = config.find(field);
   if (it == config.end() || it->is_null()) return absl::OkStatus();
   if (!it->is_number_integer()) return FieldError(field, *it, "is not an integer");
@@ -27,7 +27,7 @@ absl::Status ReadInt(const Json& config, std::string_view field, int64_t* out) {
   return absl::OkStatus();
 }
 
-absl::Status ReadDouble(const Json& config, std::string_view field, double* out) {
+absl::Status ReadDouble(const Json& config, const char* field, double* out) {
   auto it = config.find(field);
   if (it == config.end() || it->is_null()) return absl::OkStatus();
   if (!it->is_number()) return FieldError(field, *it, "is not a number");
@@ -36,7 +36,7 @@ absl::Status ReadDouble(const Json& config, std::string_view field, double* out)
   return absl::OkStatus();
 }
 
-absl::Status ReadBool(const Json& config, std::string_view field, bool* out) {
+absl::Status ReadBool(const Json& config, const char* field, bool* out) {
   auto it = config.find(field);
   if (it == config.end() || it->is_null()) return absl::OkStatus();
   if (!it->is_boolean()) return FieldError(field, *it, "is not a boolean");
@@ -44,7 +44,7 @@ absl::Status ReadBool(const Json& config, std::string_view field, bool* out) {
   return absl::OkStatus();
 }
 
-absl::Status RequirePositive(std::string_view field, int64_t value) {
+absl::Status RequirePositive(const char* field, int64_t value) {
   if (value > 0) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("config.json: ", field, "=", value, " must be a positive integer"));
@@ -70,6 +70,9 @@ absl::Status RefuseUnsupported(const Json& config) {
       return FieldError(field, *it, "is not supported (allowed: \"swish\", \"silu\")");
     }
   }
+  // Without the key gate (use_gk=false) the model is not GLA's recurrence.
+  auto use_gk = config.find("use_gk");
+  if (use_gk != config.end() && *use_gk == false) return FieldError("use_gk", *use_gk, "is not supported");
   auto affine = config.find("elementwise_affine");
   if (affine != config.end() && *affine == false) {
     return FieldError("elementwise_affine", *affine, "is not supported");
@@ -122,6 +125,9 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text) {
     clamp_min_value = clamp_min;
   }
   c.clamp_min = clamp_min_value;
+  if (auto it = config.find("hidden_act"); it != config.end() && it->is_string()) {
+    c.hidden_act = it->get<std::string>();
+  }
   c.num_kv_heads = num_kv_heads > 0 ? num_kv_heads : c.num_heads;
   c.bos_token_id = static_cast<int32_t>(bos);
   c.eos_token_id = static_cast<int32_t>(eos);

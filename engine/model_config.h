@@ -27,7 +27,9 @@ struct ModelConfig {
   int32_t bos_token_id = 1;
   int32_t eos_token_id = 2;
   bool use_output_gate = true;
-  // fla names the output norm `g_norm_swish_gate` when it is fused with the gate.
+  // "swish" or "silu" (the same function). fla passes it on as the output gate's
+  // activation and fuses norm and gate (tensor `g_norm_swish_gate`) only for "swish".
+  std::string hidden_act = "swish";
   bool fuse_norm = true;
   int64_t gate_low_rank_dim = 16;  // R
   double gate_logit_normalizer = 16;
@@ -41,7 +43,9 @@ struct ModelConfig {
   int64_t kv_group_size() const { return num_heads / num_kv_heads; }
   int64_t kv_key_dim() const { return num_kv_heads * head_k_dim; }
   int64_t kv_value_dim() const { return num_kv_heads * head_v_dim; }
-  bool output_norm_is_fused() const { return use_output_gate && fuse_norm; }
+  bool output_norm_is_fused() const {
+    return use_output_gate && fuse_norm && hidden_act == "swish";
+  }
 
   // Floats in one sequence's state: L x H_kv x dv x dk. Query heads of one kv group
   // share k, v and the gate, so they share one state.
