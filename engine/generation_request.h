@@ -1,0 +1,70 @@
+// What crosses the boundary between network threads and the engine thread: a request
+// going in, updates coming out through the request's sink, and a handle to cancel it.
+#ifndef GLASERVE_ENGINE_GENERATION_REQUEST_H_
+#define GLASERVE_ENGINE_GENERATION_REQUEST_H_
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "engine/sampling_params.h"
+#include "engine/sequence.h"
+
+namespace glaserve {
+
+struct GenerationRequest {
+  std::string request_id;
+  std::vector<int32_t> prompt_token_ids;  // already tokenized, BOS included if wanted
+  SamplingParams params;
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// When the request passed each stage, for latency metrics and logs.
+struct RequestTimings {
+  absl::Time arrival;      // accepted by Submit
+  absl::Time admitted;     // got a state slot (InfinitePast if never)
+  absl::Time first_token;  // first token delivered (InfinitePast if none)
+  absl::Time finished;
+};
+
+// One step's output for one request. The last update of a request has `final` set and
+// carries the finish reason (or an error status), the token counts and the timings.
+struct RequestUpdate {
+  std::string text;
+  std::vector<GeneratedToken> tokens;
+  bool final = false;
+  std::optional<FinishReason> finish_reason;
+  // Non-OK when the request ended in error: DEADLINE_EXCEEDED, CANCELLED, or UNAVAILABLE
+  // when the engine shut down under it.
+  absl::Status status;
+  int32_t prompt_tokens = 0;
+  int32_t completion_tokens = 0;
+  RequestTimings timings;
+};
+
+// Receives a request's updates, on the engine thread. Implementations must return
+// quickly and never block (buffer, then hand over to the network thread).
+class RequestSink {
+ public:
+  virtual ~RequestSink() = default;
+  virtual void OnUpdate(RequestUpdate update) = 0;
+};
+
+// Shared between the caller and the engine: the caller cancels, the engine notices at
+// its next step, frees the slot and sends the final update.
+class RequestHandle {
+ public:
+  void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace glaserve
+
+#endif  // GLASERVE_ENGINE_GENERATION_REQUEST_H_
