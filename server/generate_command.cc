@@ -46,9 +46,9 @@ using Clock = std::chrono::steady_clock;
 // very long prompts; the state carries over between pieces.
 constexpr int64_t kPrefillPieceTokens = 2048;
 
-absl::StatusOr<std::vector<int32_t>> ParseIds(const std::string& text, std::string_view flag) {
+absl::StatusOr<std::vector<int32_t>> ParseIds(const std::string& text, const char* flag) {
   std::vector<int32_t> ids;
-  for (std::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
     int32_t id;
     if (!absl::SimpleAtoi(part, &id)) {
       return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", part, "' is not a token id"));

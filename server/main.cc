@@ -8,13 +8,17 @@
 #include "absl/flags/usage.h"
 #include "server/cli_args.h"
 #include "server/generate_command.h"
+#include "server/health_command.h"
+#include "server/serve_command.h"
 
 namespace {
 
 constexpr char kUsage[] =
     "usage: glaserve <command> [flags]\n"
     "commands:\n"
+    "  serve      serve the model over gRPC: --model DIR [--port 50051]\n"
     "  generate   generate one completion: --model DIR (--prompt TEXT | --prompt-ids 1,2,3)\n"
+    "  health     check a server's gRPC health: --addr HOST:PORT (exit 0 when SERVING)\n"
     "Run `glaserve <command> --helpfull` for every flag.";
 
 }  // namespace
@@ -38,6 +42,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (command == "generate") return glaserve::RunGenerateCommand();
+  if (command == "serve") return glaserve::RunServeCommand();
+  if (command == "health") return glaserve::RunHealthCommand();
   std::fprintf(stderr, "glaserve: unknown command '%s'\n%s\n", command.c_str(), kUsage);
   return 2;
 }

@@ -1,0 +1,181 @@
+#include "server/serve_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "engine/engine.h"
+#include "engine/state_pool.h"
+#include "server/model_flags.h"
+#include "server/text_generation_service.h"
+
+ABSL_FLAG(std::string, host, "0.0.0.0", "Address to listen on for gRPC.");
+ABSL_FLAG(int32_t, port, 50051, "gRPC port; 0 picks a free one (printed at start).");
+ABSL_FLAG(int32_t, max_seqs, 0,
+          "Number of state slots (concurrent sequences); 0 sizes them from --state-memory.");
+ABSL_FLAG(int64_t, state_memory, 0,
+          "Bytes of memory for states; 0 means 4 GiB on the CPU backend.");
+ABSL_FLAG(int64_t, max_batch_tokens, 2048, "Tokens per engine step (decodes + prompt pieces).");
+ABSL_FLAG(int32_t, max_waiting, 256, "Requests that may wait for a slot; beyond that they get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, max_prompt_tokens, 1 << 20, "Longest prompt accepted, in tokens.");
+ABSL_FLAG(double, drain_timeout, 30, "Seconds running streams get to finish after SIGTERM.");
+ABSL_FLAG(int64_t, max_receive_message_bytes, 64 << 20,
+          "Largest request message accepted (the default fits a 1M-token prompt).");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain file; enables TLS with --tls-key.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key file for --tls-cert.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File holding a bearer token; when set, calls must send 'authorization: Bearer <token>'.");
+
+namespace glaserve {
+namespace {
+
+constexpr int64_t kDefaultCpuStateMemory = 4LL << 30;
+const char kServiceName[] = "glaserve.v1.TextGeneration";
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const char* flag) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read ", path));
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials() {
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert), key = absl::GetFlag(FLAGS_tls_key);
+  if (cert.empty() && key.empty()) return grpc::InsecureServerCredentials();
+  if (cert.empty() || key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key must be given together");
+  }
+  absl::StatusOr<std::string> cert_pem = ReadSecretFile(cert, "tls-cert");
+  if (!cert_pem.ok()) return cert_pem.status();
+  absl::StatusOr<std::string> key_pem = ReadSecretFile(key, "tls-key");
+  if (!key_pem.ok()) return key_pem.status();
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key_pem, *cert_pem});
+  return grpc::SslServerCredentials(options);
+}
+
+absl::StatusOr<std::optional<std::string>> ReadAuthToken() {
+  const std::string path = absl::GetFlag(FLAGS_auth_token_file);
+  if (path.empty()) return std::optional<std::string>();
+  absl::StatusOr<std::string> token = ReadSecretFile(path, "auth-token-file");
+  if (!token.ok()) return token.status();
+  std::string trimmed(absl::StripAsciiWhitespace(*token));
+  if (trimmed.empty()) return absl::InvalidArgumentError(absl::StrCat("--auth-token-file: ", path, " is empty"));
+  return std::optional<std::string>(trimmed);
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "glaserve serve: " << status.message() << std::endl;
+  return absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? 2 : 1;
+}
+
+// Blocks SIGTERM/SIGINT in every thread (call before any thread starts) so that only
+// WaitForShutdownSignal receives them.
+sigset_t BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+}  // namespace
+
+int RunServeCommand() {
+  sigset_t signals = BlockShutdownSignals();
+
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeCredentials();
+  if (!credentials.ok()) return Fail(credentials.status());
+  absl::StatusOr<std::optional<std::string>> auth_token = ReadAuthToken();
+  if (!auth_token.ok()) return Fail(auth_token.status());
+
+  // Slots: --max-seqs alone sets them; otherwise they are sized from the state memory
+  // budget (capped by --max-seqs when both are given). CPU states are fp32.
+  absl::StatusOr<ModelConfig> config = LoadModelConfig(absl::GetFlag(FLAGS_model));
+  if (!config.ok()) return Fail(config.status());
+  const int64_t state_bytes = config->state_elements_per_sequence() * static_cast<int64_t>(sizeof(float));
+  const int32_t max_seqs = absl::GetFlag(FLAGS_max_seqs);
+  const int64_t state_memory_flag = absl::GetFlag(FLAGS_state_memory);
+  const int32_t num_slots =
+      (max_seqs > 0 && state_memory_flag <= 0)
+          ? max_seqs
+          : SlotsForMemory(state_memory_flag > 0 ? state_memory_flag : kDefaultCpuStateMemory, state_bytes,
+                           max_seqs);
+  if (num_slots <= 0) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--state-memory=", state_memory_flag, " holds no state of ", state_bytes, " bytes")));
+  }
+  absl::StatusOr<LoadedModel> model = LoadModelFromFlags(num_slots);
+  if (!model.ok()) return Fail(model.status());
+
+  EngineOptions options;
+  options.max_batch_tokens = absl::GetFlag(FLAGS_max_batch_tokens);
+  options.max_waiting = absl::GetFlag(FLAGS_max_waiting);
+  options.max_prompt_tokens = absl::GetFlag(FLAGS_max_prompt_tokens);
+  if (options.max_batch_tokens <= 0 || options.max_waiting < 0 || options.max_prompt_tokens <= 0) {
+    return Fail(absl::InvalidArgumentError(
+        "--max-batch-tokens and --max-prompt-tokens must be > 0, --max-waiting >= 0"));
+  }
+  const std::string model_name = model->name;
+  Engine engine(*std::move(model), options);
+  engine.Start();
+
+  TextGenerationService service(engine, *auth_token);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(absl::GetFlag(FLAGS_host), ":", absl::GetFlag(FLAGS_port));
+  int selected_port = 0;
+  builder.AddListeningPort(address, *credentials, &selected_port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::min<int64_t>(absl::GetFlag(FLAGS_max_receive_message_bytes), INT32_MAX)));
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || selected_port == 0) {
+    engine.Stop();
+    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", address)));
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(kServiceName, true);
+  std::printf("glaserve: serving %s (%s, %d slots, %lld bytes of state each) on %s:%d\n",
+              model_name.c_str(), engine.model().runner->device_name().c_str(), num_slots,
+              static_cast<long long>(engine.model().runner->state_bytes_per_sequence()),
+              absl::GetFlag(FLAGS_host).c_str(), selected_port);
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  // Drain: refuse new work, tell balancers, let running streams finish.
+  std::fprintf(stderr, "glaserve: %s received, draining for up to %.0f s\n",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT", absl::GetFlag(FLAGS_drain_timeout));
+  health->SetServingStatus("", false);
+  health->SetServingStatus(kServiceName, false);
+  engine.StartDrain();
+  const bool drained = engine.WaitIdle(absl::Seconds(absl::GetFlag(FLAGS_drain_timeout)));
+  if (!drained) std::fprintf(stderr, "glaserve: drain timeout passed; ending the remaining streams\n");
+  engine.Stop();  // ends what is left with UNAVAILABLE
+  // Streams finishing their last writes get a moment; then calls are cancelled.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  std::fprintf(stderr, "glaserve: stopped\n");
+  return 0;
+}
+
+}  // namespace glaserve
