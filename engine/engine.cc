@@ -159,7 +159,10 @@ bool Engine::Step() {
     if (delta.finish_reason) {
       request.last_delta = std::move(delta);  // goes out with the final update in Retire
     } else {
-      request.sink->OnUpdate({std::move(delta.text), std::move(delta.tokens)});
+      RequestUpdate update;
+      update.text = std::move(delta.text);
+      update.tokens = std::move(delta.tokens);
+      request.sink->OnUpdate(std::move(update));
     }
   }
   Retire(now);

@@ -17,6 +17,9 @@ packages=(
   nlohmann-json3-dev libsentencepiece-dev sentencepiece libopenblas-dev
   # test helpers: the random-checkpoint tool and the independent reference are Python
   python3 python3-numpy
+  # TLS test certificates
+  openssl
+  libcpp-httplib-dev prometheus  # metrics endpoint; promtool and a real Prometheus for its tests
 )
 
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

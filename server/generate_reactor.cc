@@ -53,6 +53,7 @@ GenerateReactor::GenerateReactor(Engine& engine, GenerationRequest request, Gene
   std::lock_guard<std::mutex> lock(mutex_);
   absl::StatusOr<std::shared_ptr<RequestHandle>> handle = engine.Submit(std::move(request), sink_);
   if (!handle.ok()) {
+    if (observer != nullptr) observer->OnRejected(ToGrpcStatus(handle.status()));
     finish_called_ = true;
     Finish(ToGrpcStatus(handle.status()));
     return;

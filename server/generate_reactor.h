@@ -56,6 +56,8 @@ class GenerateObserver {
   virtual void OnTokens(int64_t num_tokens, absl::Duration since_last, bool first) = 0;
   // The engine's last word on a request.
   virtual void OnFinished(const std::string& request_id, const RequestUpdate& final_update) = 0;
+  // A request refused before reaching the engine (bad input, queue full, auth, drain).
+  virtual void OnRejected(const grpc::Status& status) = 0;
 };
 
 }  // namespace glaserve

@@ -21,11 +21,17 @@
 #include "absl/strings/strip.h"
 #include "engine/engine.h"
 #include "engine/state_pool.h"
+#include "server/metrics/metrics_http_server.h"
+#include "server/metrics/registry.h"
 #include "server/model_flags.h"
+#include "server/server_metrics.h"
 #include "server/text_generation_service.h"
 
 ABSL_FLAG(std::string, host, "0.0.0.0", "Address to listen on for gRPC.");
 ABSL_FLAG(int32_t, port, 50051, "gRPC port; 0 picks a free one (printed at start).");
+ABSL_FLAG(int32_t, metrics_port, 9400, "Port of the Prometheus /metrics endpoint; 0 picks a free one, -1 disables it.");
+ABSL_FLAG(std::string, log_level, "info",
+          "debug, info, warning or error; a JSON line per finished request is logged at info.");
 ABSL_FLAG(int32_t, max_seqs, 0,
           "Number of state slots (concurrent sequences); 0 sizes them from --state-memory.");
 ABSL_FLAG(int64_t, state_memory, 0,
@@ -133,11 +139,26 @@ int RunServeCommand() {
     return Fail(absl::InvalidArgumentError(
         "--max-batch-tokens and --max-prompt-tokens must be > 0, --max-waiting >= 0"));
   }
+  const std::string log_level = absl::GetFlag(FLAGS_log_level);
+  if (log_level != "debug" && log_level != "info" && log_level != "warning" && log_level != "error") {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--log-level=", log_level, " is not one of debug, info, warning, error")));
+  }
   const std::string model_name = model->name;
   Engine engine(*std::move(model), options);
+  metrics::Registry registry;
+  ServerMetrics server_metrics(registry, engine, /*log_requests=*/log_level == "debug" || log_level == "info");
+  engine.set_observer(&server_metrics);
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_server;
+  if (absl::GetFlag(FLAGS_metrics_port) >= 0) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsHttpServer>> started =
+        metrics::MetricsHttpServer::Start(registry, absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_metrics_port));
+    if (!started.ok()) return Fail(started.status());
+    metrics_server = *std::move(started);
+  }
   engine.Start();
 
-  TextGenerationService service(engine, *auth_token);
+  TextGenerationService service(engine, *auth_token, &server_metrics);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -155,6 +176,10 @@ int RunServeCommand() {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus(kServiceName, true);
+  if (metrics_server != nullptr) {
+    std::printf("glaserve: metrics on http://%s:%d/metrics\n", absl::GetFlag(FLAGS_host).c_str(),
+                metrics_server->port());
+  }
   std::printf("glaserve: serving %s (%s, %d slots, %lld bytes of state each) on %s:%d\n",
               model_name.c_str(), engine.model().runner->device_name().c_str(), num_slots,
               static_cast<long long>(engine.model().runner->state_bytes_per_sequence()),
@@ -174,6 +199,7 @@ int RunServeCommand() {
   engine.Stop();  // ends what is left with UNAVAILABLE
   // Streams finishing their last writes get a moment; then calls are cancelled.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (metrics_server != nullptr) metrics_server->Stop();
   std::fprintf(stderr, "glaserve: stopped\n");
   return 0;
 }

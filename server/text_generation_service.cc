@@ -50,11 +50,16 @@ grpc::Status TextGenerationService::Authenticate(const grpc::CallbackServerConte
   return grpc::Status::OK;
 }
 
+grpc::ServerWriteReactor<v1::GenerateResponse>* TextGenerationService::Reject(const grpc::Status& status) {
+  if (observer_ != nullptr) observer_->OnRejected(status);
+  return new FinishedWriteReactor(status);
+}
+
 grpc::ServerWriteReactor<v1::GenerateResponse>* TextGenerationService::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
-  if (grpc::Status auth = Authenticate(*context); !auth.ok()) return new FinishedWriteReactor(auth);
+  if (grpc::Status auth = Authenticate(*context); !auth.ok()) return Reject(auth);
   absl::StatusOr<GenerationRequest> converted = ToGenerationRequest(*request, engine_.model().tokenizer.get());
-  if (!converted.ok()) return new FinishedWriteReactor(ToGrpcStatus(converted.status()));
+  if (!converted.ok()) return Reject(ToGrpcStatus(converted.status()));
   if (converted->request_id.empty()) converted->request_id = MakeRequestId();
   // The engine frees the slot at the deadline even if the client never notices.
   const std::chrono::system_clock::time_point deadline = context->deadline();

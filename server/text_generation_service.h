@@ -28,6 +28,8 @@ class TextGenerationService final : public v1::TextGeneration::CallbackService {
                                          v1::GetModelInfoResponse* response) override;
 
  private:
+  // Ends a Generate call before it reaches the engine.
+  grpc::ServerWriteReactor<v1::GenerateResponse>* Reject(const grpc::Status& status);
   grpc::Status Authenticate(const grpc::CallbackServerContext& context) const;
   grpc::Status DoTokenize(const v1::TokenizeRequest& request, v1::TokenizeResponse& response) const;
   void FillModelInfo(v1::GetModelInfoResponse& response) const;
