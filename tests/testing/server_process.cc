@@ -19,7 +19,11 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args) {
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return;
   const std::string binary = BinDir() + "/glaserve";
+  // --metrics-port -1 unless the test asks for one: parallel tests must not share 9400.
   std::vector<std::string> argv = {binary, "serve", "--host", "127.0.0.1", "--port", "0"};
+  bool has_metrics_port = false;
+  for (const std::string& arg : args) has_metrics_port |= arg.rfind("--metrics-port", 0) == 0;
+  if (!has_metrics_port) argv.insert(argv.end(), {"--metrics-port", "-1"});
   argv.insert(argv.end(), args.begin(), args.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -41,6 +45,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args) {
   std::string out;
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   const std::regex serving(R"(serving .* on 127\.0\.0\.1:(\d+))");
+  const std::regex metrics(R"(metrics on http://127\.0\.0\.1:(\d+)/metrics)");
   while (std::chrono::steady_clock::now() < give_up) {
     pollfd fds{out_pipe[0], POLLIN, 0};
     if (poll(&fds, 1, 200) <= 0) continue;
@@ -49,6 +54,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args) {
     if (n <= 0) break;  // exited before serving
     out.append(buffer, n);
     std::smatch match;
+    if (std::regex_search(out, match, metrics)) metrics_port_ = std::stoi(match[1]);
     if (std::regex_search(out, match, serving)) {
       port_ = std::stoi(match[1]);
       break;

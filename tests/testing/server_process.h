@@ -19,6 +19,8 @@ class ServerProcess {
   ~ServerProcess();  // SIGKILLs the process if it still runs
 
   int port() const { return port_; }
+  // The /metrics port when started with --metrics-port 0 (or any port), else 0.
+  int metrics_port() const { return metrics_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   void Signal(int signal_number);
   // Waits for the process to exit; its exit code, or nullopt on timeout / death by signal.
@@ -29,6 +31,7 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int metrics_port_ = 0;
   int stderr_fd_ = -1;
   std::string stderr_text_;
 };
