@@ -1,7 +1,8 @@
 #include "server/generate_command.h"
 
-#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -12,8 +13,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/engine.h"
 #include "engine/model.h"
-#include "engine/sequence.h"
 #include "nlohmann/json.hpp"
 #include "server/model_flags.h"
 
@@ -40,11 +41,6 @@ namespace glaserve {
 namespace {
 
 using Json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-// Prompt pieces of at most this many tokens per forward pass bound activation memory for
-// very long prompts; the state carries over between pieces.
-constexpr int64_t kPrefillPieceTokens = 2048;
 
 absl::StatusOr<std::vector<int32_t>> ParseIds(const std::string& text, const char* flag) {
   std::vector<int32_t> ids;
@@ -117,12 +113,48 @@ Json TokenJson(const GeneratedToken& token) {
   return {{"token_id", token.token_id}, {"logprob", token.logprob}, {"top", top}};
 }
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
 int Fail(const absl::Status& status) {
   std::cerr << "glaserve generate: " << status.message() << "\n";
   return absl::IsInvalidArgument(status) || absl::IsNotFound(status) ? 2 : 1;
 }
+
+
+// Prints (or collects) a request's output as the engine delivers it.
+class GenerateSink : public RequestSink {
+ public:
+  explicit GenerateSink(bool json) : json_(json) {}
+
+  void OnUpdate(RequestUpdate update) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!json_) std::cout << update.text << std::flush;
+    text_ += update.text;
+    for (const GeneratedToken& token : update.tokens) {
+      token_ids_.push_back(token.token_id);
+      logprobs_.push_back(TokenJson(token));
+    }
+    if (update.final) {
+      final_ = std::move(update);
+      done_.notify_all();
+    }
+  }
+
+  // Blocks until the final update; returns it.
+  RequestUpdate WaitFinal() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return final_.final; });
+    return final_;
+  }
+
+  std::string text_;
+  std::vector<int32_t> token_ids_;
+  Json logprobs_ = Json::array();
+
+ private:
+  const bool json_;
+  std::mutex mutex_;
+  std::condition_variable done_;
+  RequestUpdate final_;
+};
 
 }  // namespace
 
@@ -133,69 +165,52 @@ int RunGenerateCommand() {
   if (!prompt.ok()) return Fail(prompt.status());
   absl::StatusOr<SamplingParams> params = SamplingParamsFromFlags(model->config.vocab_size);
   if (!params.ok()) return Fail(params.status());
-  if (!params->stop.empty() && model->tokenizer == nullptr) {
-    return Fail(absl::InvalidArgumentError("--stop: stop strings need a checkpoint with a tokenizer"));
-  }
   const bool json = absl::GetFlag(FLAGS_json);
+  const std::string model_name = model->name;
+  const std::string device = model->runner->device_name();
 
-  ModelRunner& runner = *model->runner;
-  const int32_t slot = 0;
-  runner.ResetSlot(slot);
-  Sequence seq(*prompt, *params, model->tokenizer.get(), model->config.eos_token_id);
-  std::vector<float> logits(model->config.vocab_size);
-  std::string text;
-  Json token_logprobs = Json::array();
+  // The same engine as the server: chunked prefill, then one decode per step.
+  Engine engine(*std::move(model), EngineOptions{});
+  auto sink = std::make_shared<GenerateSink>(json);
+  GenerationRequest request;
+  request.prompt_token_ids = *prompt;
+  request.params = *params;
+  absl::StatusOr<std::shared_ptr<RequestHandle>> handle = engine.Submit(std::move(request), sink);
+  if (!handle.ok()) return Fail(handle.status());
+  engine.Start();
+  const RequestUpdate final = sink->WaitFinal();
+  engine.Stop();
+  if (!final.status.ok()) return Fail(final.status);
 
-  const Clock::time_point start = Clock::now();
-  while (!seq.prefill_done()) {
-    std::span<const int32_t> piece = seq.TakePromptPiece(kPrefillPieceTokens);
-    SequenceBatchEntry entry{slot, piece, /*want_logits=*/seq.prefill_done()};
-    runner.Forward({&entry, 1}, logits);
-  }
-  const Clock::time_point prefill_end = Clock::now();
-  while (true) {
-    SequenceDelta delta = seq.SampleNext(logits);
-    text += delta.text;
-    if (!json) {
-      std::cout << delta.text << std::flush;
-    } else if (params->logprobs > 0) {
-      for (const GeneratedToken& token : delta.tokens) token_logprobs.push_back(TokenJson(token));
-    }
-    if (seq.finished()) break;
-    int32_t next = seq.last_token_id();
-    SequenceBatchEntry entry{slot, {&next, 1}, /*want_logits=*/true};
-    runner.Forward({&entry, 1}, logits);
-  }
-  const Clock::time_point end = Clock::now();
-
-  const int64_t num_generated = seq.output_token_ids().size();
-  const double prefill_seconds = Seconds(prefill_end - start);
-  // The first token comes from the prefill's logits, so decode ran num_generated - 1 steps.
-  const double decode_seconds = Seconds(end - prefill_end);
+  const RequestTimings& t = final.timings;
+  const int64_t num_generated = final.completion_tokens;
+  // The first token comes from the prefill's logits; decode ran num_generated - 1 steps.
+  const double prefill_seconds = absl::ToDoubleSeconds(t.first_token - t.admitted);
+  const double decode_seconds = absl::ToDoubleSeconds(t.finished - t.first_token);
   const double prefill_rate = prompt->size() / std::max(prefill_seconds, 1e-9);
   const double decode_rate = (num_generated - 1) / std::max(decode_seconds, 1e-9);
+  const char* finish_reason = FinishReasonName(*final.finish_reason);
   if (json) {
-    Json out = {{"model", model->name},
+    Json out = {{"model", model_name},
                 {"prompt_token_ids", *prompt},
-                {"token_ids", seq.output_token_ids()},
-                {"text", text},
-                {"finish_reason", FinishReasonName(*seq.finish_reason())},
+                {"token_ids", sink->token_ids_},
+                {"text", sink->text_},
+                {"finish_reason", finish_reason},
                 {"usage", {{"prompt_tokens", prompt->size()}, {"completion_tokens", num_generated}}},
                 {"timing",
                  {{"prefill_seconds", prefill_seconds},
                   {"decode_seconds", decode_seconds},
                   {"prefill_tokens_per_second", prefill_rate},
                   {"decode_tokens_per_second", decode_rate}}}};
-    if (params->logprobs > 0) out["logprobs"] = token_logprobs;
-    std::cout << out.dump() << std::endl;
+    if (params->logprobs > 0) out["logprobs"] = sink->logprobs_;
+    std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << std::endl;
   } else {
     std::cout << std::endl;
     std::fprintf(stderr,
                  "[%s] prompt %zu tokens in %.3f s (%.1f tok/s), generated %lld tokens in %.3f s "
                  "(%.1f tok/s), finish_reason=%s\n",
-                 model->runner->device_name().c_str(), prompt->size(), prefill_seconds, prefill_rate,
-                 static_cast<long long>(num_generated), decode_seconds, decode_rate,
-                 FinishReasonName(*seq.finish_reason()));
+                 device.c_str(), prompt->size(), prefill_seconds, prefill_rate,
+                 static_cast<long long>(num_generated), decode_seconds, decode_rate, finish_reason);
   }
   return 0;
 }

@@ -1,29 +1,16 @@
 // The real consumer: a Prometheus server scrapes MetricsHttpServer over loopback and its
 // query API must return our series, awkward label values included, with the values we set.
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/check.h"
 #include "gtest/gtest.h"
-#include "httplib.h"
-#include "nlohmann/json.hpp"
 #include "server/metrics/metrics_http_server.h"
 #include "server/metrics/registry.h"
 #include "tests/testing/prometheus_process.h"
