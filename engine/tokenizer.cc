@@ -1,30 +1,55 @@
 #include "engine/tokenizer.h"
 
-#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <system_error>
-#include <type_traits>
 
 #include "absl/memory/memory.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "engine/check.h"
+#include "engine/sentencepiece_model.h"
+#include "engine/sentencepiece_processor.h"
 #include "nlohmann/json.hpp"
-
-// sentencepiece_processor.h declares `namespace absl { using std::string_view; }`, which
-// clashes with Debian's abseil (built with its own absl::string_view class). Renaming that
-// namespace for this one include keeps both; the library's symbols use std::string_view.
-#define absl sentencepiece_absl
-#include <sentencepiece_processor.h>
-#undef absl
 
 namespace glaserve {
 namespace {
 
-// SentencePiece speaks std::vector<int>; we hand those out as std::vector<int32_t>.
-static_assert(std::is_same_v<int, int32_t>);
+// Real tokenizer.model files are a few MB; far larger ones are not models, and the
+// tokenizer's indexes assume the pieces fit in int32 offsets.
+constexpr uintmax_t kMaxModelBytes = uintmax_t{1} << 30;
+
+absl::StatusOr<std::unique_ptr<SentencePieceProcessor>> ReadModel(
+    const std::filesystem::path& path) {
+  std::error_code error;
+  const uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", path.string(), ": ", error.message()));
+  }
+  if (size > kMaxModelBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.string(), " is not a SentencePiece model: ", size, " bytes"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(size, '\0');
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size)) ||
+      in.gcount() != static_cast<std::streamsize>(size)) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path.string()));
+  }
+  absl::StatusOr<SentencePieceModel> model = ParseSentencePieceModel(bytes);
+  if (!model.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.string(), " is not a SentencePiece model: ", model.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<SentencePieceProcessor>> processor =
+      SentencePieceProcessor::Create(*std::move(model));
+  if (!processor.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.string(), ": ", processor.status().message()));
+  }
+  return processor;
+}
 
 // tokenizer_config.json's add_bos_token; absent file, field or null means true, as in
 // LlamaTokenizer.
@@ -61,19 +86,15 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(
   if (!std::filesystem::exists(model_path, error)) {
     return absl::NotFoundError(absl::StrCat("no tokenizer: ", model_path.string(), " not found"));
   }
-  // SentencePiece throws when asked to read a directory.
   if (!std::filesystem::is_regular_file(model_path, error)) {
     return absl::InvalidArgumentError(absl::StrCat(model_path.string(), " is not a file"));
   }
-  auto processor = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  if (const auto status = processor->Load(model_path.string()); !status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(model_path.string(), " is not a SentencePiece model: ", status.ToString()));
-  }
+  absl::StatusOr<std::unique_ptr<SentencePieceProcessor>> processor = ReadModel(model_path);
+  if (!processor.ok()) return processor.status();
   absl::StatusOr<bool> add_bos = ReadAddBosToken(checkpoint_dir / "tokenizer_config.json");
   if (!add_bos.ok()) return add_bos.status();
   auto tokenizer =
-      absl::WrapUnique(new Tokenizer(std::move(processor), *add_bos, bos_token_id, eos_token_id));
+      absl::WrapUnique(new Tokenizer(*std::move(processor), *add_bos, bos_token_id, eos_token_id));
   if (*add_bos && !tokenizer->InVocabulary(bos_token_id)) {
     return absl::InvalidArgumentError(absl::StrCat("bos_token_id ", bos_token_id,
                                                    " is outside the ", tokenizer->vocab_size(),
@@ -82,7 +103,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(
 
   // <unk> has text (" ⁇ ") unless the model blanked it; then any piece with text will do.
   for (int32_t i = -1; i < tokenizer->vocab_size(); ++i) {
-    int32_t id = i < 0 ? tokenizer->processor_->unk_id() : i;
+    int32_t id = i < 0 ? tokenizer->processor_->vocab().unk_id() : i;
     if (tokenizer->IsControl(id) || tokenizer->ByteValue(id).has_value()) continue;
     std::string text = tokenizer->DecodeAfter(-1, std::span<const int32_t>(&id, 1));
     if (text.empty()) continue;
@@ -94,10 +115,10 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(
       absl::StrCat(model_path.string(), " has no piece that decodes to text"));
 }
 
-Tokenizer::Tokenizer(std::unique_ptr<sentencepiece::SentencePieceProcessor> processor, bool add_bos,
+Tokenizer::Tokenizer(std::unique_ptr<SentencePieceProcessor> processor, bool add_bos,
                      int32_t bos_id, int32_t eos_id)
     : processor_(std::move(processor)),
-      vocab_size_(processor_->GetPieceSize()),
+      vocab_size_(processor_->vocab().size()),
       add_bos_(add_bos),
       bos_id_(bos_id),
       eos_id_(eos_id) {}
@@ -113,10 +134,7 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text) const {
 }
 
 std::vector<int32_t> Tokenizer::EncodeWithoutBos(std::string_view text) const {
-  std::vector<int32_t> ids;
-  const auto status = processor_->Encode(text, &ids);
-  CHECK(status.ok()) << status.ToString();
-  return ids;
+  return processor_->Encode(text);
 }
 
 std::string Tokenizer::Decode(std::span<const int32_t> ids) const { return DecodeAfter(-1, ids); }
@@ -130,33 +148,25 @@ std::string Tokenizer::DecodeContinuation(std::span<const int32_t> ids) const {
 }
 
 std::string Tokenizer::DecodeAfter(int32_t lead, std::span<const int32_t> ids) const {
-  std::vector<int> pieces;
+  std::vector<int32_t> pieces;
   pieces.reserve(ids.size() + 1);
   if (lead >= 0) pieces.push_back(lead);
   for (int32_t id : ids) {
     if (InVocabulary(id)) pieces.push_back(id);
   }
-  std::string text;
-  const auto status = processor_->Decode(pieces, &text);
-  CHECK(status.ok()) << status.ToString();
-  return text;
+  return processor_->Decode(pieces);
 }
 
 std::string Tokenizer::IdToPiece(int32_t id) const {
-  return InVocabulary(id) ? processor_->IdToPiece(id) : std::string();
+  return InVocabulary(id) ? processor_->vocab().piece(id) : std::string();
 }
 
 std::optional<uint8_t> Tokenizer::ByteValue(int32_t id) const {
-  if (!InVocabulary(id) || !processor_->IsByte(id)) return std::nullopt;
-  const std::string& piece = processor_->IdToPiece(id);  // "<0xE4>"
-  unsigned value = 256;
-  if (piece.size() == 6) std::from_chars(piece.data() + 3, piece.data() + 5, value, 16);
-  CHECK_LT(value, 256u) << "byte piece " << piece;
-  return static_cast<uint8_t>(value);
+  return InVocabulary(id) ? processor_->vocab().ByteValue(id) : std::nullopt;
 }
 
 bool Tokenizer::IsControl(int32_t id) const {
-  return InVocabulary(id) && processor_->IsControl(id);
+  return InVocabulary(id) && processor_->vocab().Is(id, PieceType::kControl);
 }
 
 }  // namespace glaserve

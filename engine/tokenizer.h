@@ -14,11 +14,9 @@
 
 #include "absl/status/statusor.h"
 
-namespace sentencepiece {
-class SentencePieceProcessor;
-}  // namespace sentencepiece
-
 namespace glaserve {
+
+class SentencePieceProcessor;
 
 // Immutable after Load, so one instance serves all threads.
 class Tokenizer {
@@ -59,13 +57,13 @@ class Tokenizer {
   int32_t eos_id() const { return eos_id_; }
 
  private:
-  Tokenizer(std::unique_ptr<sentencepiece::SentencePieceProcessor> processor, bool add_bos,
-            int32_t bos_id, int32_t eos_id);
+  Tokenizer(std::unique_ptr<SentencePieceProcessor> processor, bool add_bos, int32_t bos_id,
+            int32_t eos_id);
   bool InVocabulary(int32_t id) const { return id >= 0 && id < vocab_size_; }
   // Decodes the in-vocabulary ids of `ids` after `lead` (an id or -1 for none).
   std::string DecodeAfter(int32_t lead, std::span<const int32_t> ids) const;
 
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+  std::unique_ptr<SentencePieceProcessor> processor_;
   int32_t vocab_size_;
   bool add_bos_;
   int32_t bos_id_;

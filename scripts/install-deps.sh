@@ -2,6 +2,8 @@
 # Installs every build, test and run dependency of glaserve from Debian 12 packages.
 # Used by the README, .ci/run and the Dockerfile alike, so all three build the same way.
 # Nothing else is downloaded: the build uses only what this script installs.
+# The Dockerfile runs it on Ubuntu 24.04 (NVIDIA's CUDA images are Ubuntu-based), where
+# every package below has the same name, and gRPC, Protobuf and abseil the same versions.
 set -euo pipefail
 
 packages=(
@@ -11,15 +13,18 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # abseil: flags, status, strings, synchronization, time
   libabsl-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
-  # checkpoint config parsing, tokenizer, CPU matmuls
-  nlohmann-json3-dev libsentencepiece-dev sentencepiece libopenblas-dev
+  # tests and benchmarks (gnuplot-nox: PNG plots of glaserve-bench --plot-dir)
+  libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox
+  # checkpoint config parsing, CPU matmuls; sentencepiece for its CLIs only (spm_train makes
+  # the test tokenizers, spm_encode/spm_decode are the tokenizer tests' oracle)
+  nlohmann-json3-dev sentencepiece libopenblas-dev
   # test helpers: the random-checkpoint tool and the independent reference are Python
   python3 python3-numpy
   # TLS test certificates
   openssl
   libcpp-httplib-dev prometheus  # metrics endpoint; promtool and a real Prometheus for its tests
+  # deployment tests: real balancers in front of two replicas; lint of the deploy files
+  nginx haproxy shellcheck python3-yaml
 )
 
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

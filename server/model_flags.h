@@ -2,6 +2,7 @@
 #ifndef GLASERVE_SERVER_MODEL_FLAGS_H_
 #define GLASERVE_SERVER_MODEL_FLAGS_H_
 
+#include <filesystem>
 #include <string>
 
 #include "absl/flags/declare.h"
@@ -12,6 +13,9 @@ ABSL_DECLARE_FLAG(std::string, model);
 ABSL_DECLARE_FLAG(std::string, device);
 
 namespace glaserve {
+
+// --model, or the shipped default model when it is not given.
+std::filesystem::path ModelDirFromFlags();
 
 absl::StatusOr<LoadedModel> LoadModelFromFlags(int32_t num_slots);
 

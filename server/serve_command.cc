@@ -35,7 +35,7 @@ ABSL_FLAG(std::string, log_level, "info",
 ABSL_FLAG(int32_t, max_seqs, 0,
           "Number of state slots (concurrent sequences); 0 sizes them from --state-memory.");
 ABSL_FLAG(int64_t, state_memory, 0,
-          "Bytes of memory for states; 0 means 4 GiB on the CPU backend.");
+          "Bytes of memory for states; 0 means up to 256 slots within 4 GiB on the CPU backend.");
 ABSL_FLAG(int64_t, max_batch_tokens, 2048, "Tokens per engine step (decodes + prompt pieces).");
 ABSL_FLAG(int32_t, max_waiting, 256, "Requests that may wait for a slot; beyond that they get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int64_t, max_prompt_tokens, 1 << 20, "Longest prompt accepted, in tokens.");
@@ -51,6 +51,7 @@ namespace glaserve {
 namespace {
 
 constexpr int64_t kDefaultCpuStateMemory = 4LL << 30;
+constexpr int32_t kDefaultCpuMaxSeqs = 256;
 const char kServiceName[] = "glaserve.v1.TextGeneration";
 
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const char* flag) {
@@ -112,18 +113,23 @@ int RunServeCommand() {
   absl::StatusOr<std::optional<std::string>> auth_token = ReadAuthToken();
   if (!auth_token.ok()) return Fail(auth_token.status());
 
-  // Slots: --max-seqs alone sets them; otherwise they are sized from the state memory
-  // budget (capped by --max-seqs when both are given). CPU states are fp32.
-  absl::StatusOr<ModelConfig> config = LoadModelConfig(absl::GetFlag(FLAGS_model));
+  // Slots: --max-seqs alone sets them; --state-memory sizes them from a byte budget
+  // (capped by --max-seqs when both are given). With neither, the CPU backend takes
+  // kDefaultCpuMaxSeqs within kDefaultCpuStateMemory: more streams than that only slow
+  // each other down on a CPU. CPU states are fp32.
+  absl::StatusOr<ModelConfig> config = LoadModelConfig(ModelDirFromFlags());
   if (!config.ok()) return Fail(config.status());
   const int64_t state_bytes = config->state_elements_per_sequence() * static_cast<int64_t>(sizeof(float));
   const int32_t max_seqs = absl::GetFlag(FLAGS_max_seqs);
   const int64_t state_memory_flag = absl::GetFlag(FLAGS_state_memory);
-  const int32_t num_slots =
-      (max_seqs > 0 && state_memory_flag <= 0)
-          ? max_seqs
-          : SlotsForMemory(state_memory_flag > 0 ? state_memory_flag : kDefaultCpuStateMemory, state_bytes,
-                           max_seqs);
+  int32_t num_slots;
+  if (state_memory_flag > 0) {
+    num_slots = SlotsForMemory(state_memory_flag, state_bytes, max_seqs);
+  } else if (max_seqs > 0) {
+    num_slots = max_seqs;
+  } else {
+    num_slots = SlotsForMemory(kDefaultCpuStateMemory, state_bytes, kDefaultCpuMaxSeqs);
+  }
   if (num_slots <= 0) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         "--state-memory=", state_memory_flag, " holds no state of ", state_bytes, " bytes")));
@@ -194,11 +200,17 @@ int RunServeCommand() {
   health->SetServingStatus("", false);
   health->SetServingStatus(kServiceName, false);
   engine.StartDrain();
-  const bool drained = engine.WaitIdle(absl::Seconds(absl::GetFlag(FLAGS_drain_timeout)));
+  // Stop accepting connections now, so a balancer's next connect fails fast and goes to
+  // another replica, while calls already running keep their connections until they end.
+  const double drain_seconds = absl::GetFlag(FLAGS_drain_timeout);
+  const auto shutdown_deadline = std::chrono::system_clock::now() +
+                                 std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000)) +
+                                 std::chrono::seconds(5);  // time for the last writes
+  std::thread shutdown([&] { server->Shutdown(shutdown_deadline); });
+  const bool drained = engine.WaitIdle(absl::Seconds(drain_seconds));
   if (!drained) std::fprintf(stderr, "glaserve: drain timeout passed; ending the remaining streams\n");
   engine.Stop();  // ends what is left with UNAVAILABLE
-  // Streams finishing their last writes get a moment; then calls are cancelled.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  shutdown.join();
   if (metrics_server != nullptr) metrics_server->Stop();
   std::fprintf(stderr, "glaserve: stopped\n");
   return 0;

@@ -72,7 +72,8 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry, const Engine& engine, 
                             [&engine] { return engine.num_waiting(); });
   registry.AddCallbackGauge("glaserve_state_slots_used", "State slots in use.",
                             [&engine] { return engine.num_slots_used(); });
-  registry.AddCallbackGauge("glaserve_state_slots_total", "State slots (most concurrent sequences).",
+  registry.AddCallbackGauge("glaserve_state_slots_capacity",
+                            "State slots (most concurrent sequences). Not *_total: promtool reserves that suffix for counters.",
                             [&engine] { return engine.num_slots(); });
   registry.AddCallbackGauge("glaserve_state_bytes_per_sequence",
                             "Bytes of one sequence's recurrent state (constant in context length).",

@@ -98,7 +98,7 @@ TEST_F(MetricsEndpointTest, CountersEqualWhatClientsReceived) {
   EXPECT_EQ(SampleValue(text, "glaserve_request_generation_tokens_sum"), generated);
   // Every token after the first of each stream has an inter-token gap.
   EXPECT_EQ(SampleValue(text, "glaserve_inter_token_latency_seconds_count"), generated - 5);
-  EXPECT_EQ(SampleValue(text, "glaserve_state_slots_total"), 3);
+  EXPECT_EQ(SampleValue(text, "glaserve_state_slots_capacity"), 3);
   EXPECT_EQ(SampleValue(text, "glaserve_state_slots_used"), 0);
   EXPECT_EQ(SampleValue(text, "glaserve_requests_running"), 0);
   EXPECT_EQ(SampleValue(text, "glaserve_state_bytes_per_sequence"), 2 * 2 * 16 * 32 * 4);
@@ -130,7 +130,7 @@ TEST_F(MetricsEndpointTest, RealPrometheusScrapesGlaserve) {
   for (int i = 0; i < 120; ++i) {
     requests = prometheus.Query("glaserve_requests_total", "finish_reason");
     tokens = prometheus.Query("glaserve_generation_tokens_total", "job");
-    slots = prometheus.Query("glaserve_state_slots_total", "job");
+    slots = prometheus.Query("glaserve_state_slots_capacity", "job");
     if (requests["length"] == "2" && !tokens.empty() && !slots.empty()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }

@@ -101,10 +101,11 @@ TEST_F(ServeProcessTest, SigtermDrainsStreamsInFlightThenExitsZero) {
     while (!started[i]) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   server.Signal(SIGTERM);
-  // While draining: NOT_SERVING for balancers, new work refused with UNAVAILABLE.
+  // While draining: health is no longer SERVING (NOT_SERVING, or no answer once the
+  // listener is closed) and new work is refused with UNAVAILABLE.
   bool saw_not_serving = false;
   for (int i = 0; i < 100 && !saw_not_serving; ++i) {
-    saw_not_serving = Health(channel) == HealthStatus::NOT_SERVING;
+    saw_not_serving = Health(channel) != HealthStatus::SERVING;
     if (!saw_not_serving) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(saw_not_serving);
