@@ -1,13 +1,10 @@
 #include "tests/e2e/proxy_process.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -102,48 +99,21 @@ ProxyProcess::ProxyProcess(Kind kind, const std::vector<std::string>& replicas) 
     if (config.empty()) return;
     argv = {kHaproxy, "-db", "-f", config.string()};  // -db: foreground
   }
-  std::vector<char*> args;
-  for (std::string& arg : argv) args.push_back(arg.data());
-  args.push_back(nullptr);
-  const std::string log = (dir_ / "stderr.log").string();
-  const pid_t parent = getpid();
-  pid_ = fork();
-  CHECK_GE(pid_, 0) << "fork failed";
-  if (pid_ == 0) {
-    // Only async-signal-safe calls between fork and exec. SIGTERM (not SIGKILL) so that
-    // nginx's master also stops its workers if the test dies.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-    }
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  // SIGTERM (not SIGKILL) if the test dies, so that nginx's master also stops its workers;
+  // Stop() sends SIGTERM too: a fast shutdown for both proxies.
+  process_.Start(std::move(argv), dir_ / "stderr.log", SIGTERM);
 }
 
 ProxyProcess::~ProxyProcess() {
-  if (pid_ > 0 && !Exited()) {
-    kill(pid_, SIGTERM);  // both: fast shutdown (nginx's master waits for its workers)
-    for (int i = 0; i < 100 && !Exited(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!Exited()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
+  process_.Stop();
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }
 
-bool ProxyProcess::Exited() {
-  if (!exited_) exited_ = waitpid(pid_, nullptr, WNOHANG) == pid_;
-  return exited_;
-}
+bool ProxyProcess::Exited() { return process_.Exited(); }
 
 bool ProxyProcess::WaitReady() {
-  if (pid_ <= 0) return false;
+  if (!process_.started()) return false;
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < give_up && !Exited()) {
     if (CanConnect(port_)) return true;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/child_process.h"
+
 namespace glaserve::testing {
 
 // The shipped config with each key replaced by its value; every key must occur exactly
@@ -36,7 +38,7 @@ class ProxyProcess {
   ProxyProcess(Kind kind, const std::vector<std::string>& replicas);
   ~ProxyProcess();
 
-  bool ok() const { return pid_ > 0; }
+  bool ok() const { return process_.started(); }
   // Waits (up to 20 s) until the proxy accepts connections; false if it exited.
   bool WaitReady();
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -48,8 +50,7 @@ class ProxyProcess {
 
   std::filesystem::path dir_;
   int port_ = 0;
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  ChildProcess process_;
 };
 
 }  // namespace glaserve::testing

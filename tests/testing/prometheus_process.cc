@@ -1,12 +1,9 @@
 #include "tests/testing/prometheus_process.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -51,44 +48,16 @@ PrometheusProcess::PrometheusProcess(const std::vector<std::string>& targets) {
   std::vector<std::string> argv = {kPrometheus, absl::StrCat("--config.file=", (dir_ / "prometheus.yml").string()),
                                    absl::StrCat("--storage.tsdb.path=", (dir_ / "data").string()),
                                    absl::StrCat("--web.listen-address=127.0.0.1:", web_port_)};
-  std::vector<char*> args;
-  for (std::string& arg : argv) args.push_back(arg.data());
-  args.push_back(nullptr);
-  const std::string log = (dir_ / "prometheus.log").string();
-  const pid_t parent = getpid();
-  pid_ = fork();
-  CHECK_GE(pid_, 0) << "fork failed";
-  if (pid_ == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-    }
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  process_.Start(std::move(argv), dir_ / "prometheus.log", SIGKILL);
 }
 
 PrometheusProcess::~PrometheusProcess() {
-  if (!Exited()) {
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100 && !Exited(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!Exited()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
+  process_.Stop();
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }
 
-bool PrometheusProcess::Exited() {
-  if (!exited_) exited_ = waitpid(pid_, nullptr, WNOHANG) == pid_;
-  return exited_;
-}
+bool PrometheusProcess::Exited() { return process_.Exited(); }
 
 std::string PrometheusProcess::Log() const {
   std::ifstream in(dir_ / "prometheus.log");

@@ -4,12 +4,12 @@
 #ifndef GLASERVE_TESTS_TESTING_PROMETHEUS_PROCESS_H_
 #define GLASERVE_TESTS_TESTING_PROMETHEUS_PROCESS_H_
 
-#include <sys/types.h>
-
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "tests/testing/child_process.h"
 
 namespace glaserve::testing {
 
@@ -30,8 +30,7 @@ class PrometheusProcess {
  private:
   std::filesystem::path dir_;
   int web_port_ = 0;
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  ChildProcess process_;
 };
 
 // A loopback TCP port that was free a moment ago.
