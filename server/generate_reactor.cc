@@ -64,7 +64,7 @@ GenerateReactor::GenerateReactor(Engine& engine, GenerationRequest request, Gene
 void GenerateReactor::Deliver(RequestUpdate update) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (finish_called_) return;
-  pending_.set_text(pending_.text() + update.text);
+  pending_.mutable_text()->append(update.text);
   for (GeneratedToken& token : update.tokens) {
     pending_.add_token_ids(token.token_id);
     if (logprobs_) {
