@@ -1,20 +1,6 @@
 #include "loadtest/flag_names.h"
 
-#include <algorithm>
-
 namespace glaserve::loadtest {
-
-std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
-  std::vector<std::string> args(argv, argv + argc);
-  for (size_t i = 1; i < args.size(); ++i) {
-    std::string& arg = args[i];
-    if (arg == "--") break;
-    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
-    const size_t name_end = std::min(arg.find('='), arg.size());
-    std::replace(arg.begin() + 2, arg.begin() + name_end, '-', '_');
-  }
-  return args;
-}
 
 std::set<std::string> FlagsGiven(const std::vector<std::string>& args) {
   std::set<std::string> given;

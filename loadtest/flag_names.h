@@ -1,6 +1,5 @@
-// Command-line spelling: documented flags use dashes (--prompt-tokens) while absl flag
-// names are identifiers (prompt_tokens). The same few lines as server/cli_args.h, kept
-// here because the load generator links nothing of the server.
+// Which flags a command line set, after server/cli_args.h's NormalizeFlagNames turned the
+// documented dashed spelling (--prompt-tokens) into absl's (prompt_tokens).
 #ifndef GLASERVE_LOADTEST_FLAG_NAMES_H_
 #define GLASERVE_LOADTEST_FLAG_NAMES_H_
 
@@ -9,10 +8,6 @@
 #include <vector>
 
 namespace glaserve::loadtest {
-
-// "--prompt-tokens=5" -> "--prompt_tokens=5". Only arguments starting with "--" are
-// touched, up to a "--" on its own.
-std::vector<std::string> NormalizeFlagNames(int argc, char** argv);
 
 // The flags that normalized `args` set ("prompt_tokens"; "--noignore_eos" gives both
 // "noignore_eos" and "ignore_eos"), so that a preset changes only the others.

@@ -11,6 +11,7 @@
 #include "loadtest/bench.h"
 #include "loadtest/bench_flags.h"
 #include "loadtest/flag_names.h"
+#include "server/cli_args.h"
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(glaserve::loadtest::kBenchUsage);
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
   usage.contains_help_flags = [](absl::string_view file) { return absl::StrContains(file, "loadtest/"); };
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
-  std::vector<std::string> args = glaserve::loadtest::NormalizeFlagNames(argc, argv);
+  std::vector<std::string> args = glaserve::NormalizeFlagNames(argc, argv);
   std::vector<char*> arg_pointers;
   for (std::string& arg : args) arg_pointers.push_back(arg.data());
   std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(arg_pointers.size()), arg_pointers.data());

@@ -1,4 +1,5 @@
 #include "loadtest/flag_names.h"
+#include "server/cli_args.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
