@@ -141,10 +141,10 @@ bool Engine::Step() {
     model_.runner->ResetSlot(*request->slot);
     request->timings.admitted = start;
   }
-  if (step.empty()) {
-    PublishCounts();
-    return false;
-  }
+  // Before any token of this step is delivered: a client that has its first token must
+  // see its slot counted.
+  PublishCounts();
+  if (step.empty()) return false;
 
   const int64_t vocab = model_.config.vocab_size;
   logits_.resize(step.entries.size() * vocab);
