@@ -35,6 +35,23 @@ void CpuModelRunner::ResetSlot(int32_t slot) {
   std::fill(state.begin(), state.end(), 0.0f);
 }
 
+void CpuModelRunner::ReadSlotState(int32_t slot, std::span<std::byte> bytes) {
+  const std::span<const std::byte> state = std::as_bytes(SlotState(slot));
+  CHECK_EQ(bytes.size(), state.size()) << "ReadSlotState: wrong byte count";
+  std::copy(state.begin(), state.end(), bytes.begin());
+}
+
+void CpuModelRunner::WriteSlotState(int32_t slot, std::span<const std::byte> bytes) {
+  const std::span<std::byte> state = std::as_writable_bytes(SlotState(slot));
+  CHECK_EQ(bytes.size(), state.size()) << "WriteSlotState: wrong byte count";
+  std::copy(bytes.begin(), bytes.end(), state.begin());
+}
+
+void CpuModelRunner::CopySlotState(int32_t from, int32_t to) {
+  const std::span<const float> source = SlotState(from);
+  std::copy(source.begin(), source.end(), SlotState(to).begin());
+}
+
 void CpuModelRunner::Attention(int64_t layer, std::span<const SequenceBatchEntry> batch,
                                const float* proj, float* log_gate, float* attn_out) {
   const ModelConfig& c = config_;

@@ -21,7 +21,11 @@ class CpuModelRunner : public ModelRunner {
   int32_t num_slots() const override { return num_slots_; }
   int64_t state_bytes_per_sequence() const override;
   std::string device_name() const override { return "cpu"; }
+  std::string state_dtype_name() const override { return "f32"; }
   void ResetSlot(int32_t slot) override;
+  void ReadSlotState(int32_t slot, std::span<std::byte> bytes) override;
+  void WriteSlotState(int32_t slot, std::span<const std::byte> bytes) override;
+  void CopySlotState(int32_t from, int32_t to) override;
   void Forward(std::span<const SequenceBatchEntry> batch, std::span<float> logits) override;
 
   // One slot's state, [L, H_kv, dv, dk] fp32: for tests and state export.

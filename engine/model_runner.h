@@ -3,6 +3,7 @@
 #ifndef GLASERVE_ENGINE_MODEL_RUNNER_H_
 #define GLASERVE_ENGINE_MODEL_RUNNER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -33,8 +34,20 @@ class ModelRunner {
   // "cpu", "cuda:0", ...
   virtual std::string device_name() const = 0;
 
+  // "f32" or "bf16": the element type of the state, part of a state's identity when it
+  // leaves the runner (prefix cache, sessions, export).
+  virtual std::string state_dtype_name() const = 0;
+
   // Zeroes a slot's state, for a sequence that starts from nothing.
   virtual void ResetSlot(int32_t slot) = 0;
+
+  // Copies a slot's whole state ([L, H_kv, dv, dk] in state_dtype_name(), exactly
+  // state_bytes_per_sequence() bytes) out to host memory, or in from it. Both finish
+  // before returning; they must not be called while a Forward is running.
+  virtual void ReadSlotState(int32_t slot, std::span<std::byte> bytes) = 0;
+  virtual void WriteSlotState(int32_t slot, std::span<const std::byte> bytes) = 0;
+  // Copies slot `from`'s state onto slot `to` without a round trip through the host.
+  virtual void CopySlotState(int32_t from, int32_t to) = 0;
 
   // Runs every entry's tokens from its slot's state, leaving the state after its last
   // token in the slot. For entry i with want_logits, writes the logits of its last token
