@@ -77,6 +77,7 @@ absl::StatusOr<std::shared_ptr<RequestHandle>> Engine::Submit(GenerationRequest 
   // request is queued (and a 50 MB blob's checksum is not the engine's time).
   absl::StatusOr<std::shared_ptr<const SavedState>> initial_state = reuse_.Acquire(request, absl::Now());
   if (!initial_state.ok()) return initial_state.status();
+  request.initial_state = std::string();  // parsed: do not hold the blob twice while queued
   if (*initial_state != nullptr && (*initial_state)->has_pending_token()) {
     request.prompt_token_ids.insert(request.prompt_token_ids.begin(), (*initial_state)->pending_token_id);
   }

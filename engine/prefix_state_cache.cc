@@ -44,9 +44,10 @@ bool PrefixStateCache::Contains(std::span<const int32_t> prefix) const {
   return found != index_.end() && std::ranges::equal(found->second->key, prefix);
 }
 
-int64_t PrefixStateCache::LongestSharedPrefix(std::span<const int32_t> tokens) const {
+int64_t PrefixStateCache::LongestSharedPrefix(std::span<const int32_t> tokens, int64_t max_entries) const {
   int64_t longest = 0;
   for (const Entry& entry : lru_) {
+    if (max_entries-- <= 0) break;
     const auto [in_key, in_tokens] = std::ranges::mismatch(entry.key, tokens);
     longest = std::max<int64_t>(longest, in_key - entry.key.begin());
   }

@@ -41,9 +41,11 @@ class PrefixStateCache {
 
   bool Contains(std::span<const int32_t> prefix) const;
 
-  // The longest common prefix of `tokens` with any entry's key: where a prompt branches
-  // off from one seen before (and so where a state is worth keeping for the next one).
-  int64_t LongestSharedPrefix(std::span<const int32_t> tokens) const;
+  // The longest common prefix of `tokens` with the key of any of the `max_entries` most
+  // recently used entries: where a prompt branches off from one seen lately (and so where
+  // a state is worth keeping for the next one). Bounded so that a cache of many small
+  // states does not cost every admission a scan of all their keys.
+  int64_t LongestSharedPrefix(std::span<const int32_t> tokens, int64_t max_entries = 64) const;
 
   // Keeps `state` as the state after `prefix` (replacing an entry with the same key),
   // then drops least recently used entries until the cache fits its bound. An entry

@@ -98,6 +98,10 @@ TEST(PrefixStateCacheTest, LongestSharedPrefixIsWherePromptsBranch) {
   EXPECT_EQ(cache.LongestSharedPrefix(b), 25);
   EXPECT_EQ(cache.LongestSharedPrefix(Range(30)), 30);
   EXPECT_EQ(cache.LongestSharedPrefix(Range(50)), 40);
+  // Only the most recently used entries are compared.
+  cache.Insert(Range(5, 1000), State(5));
+  EXPECT_EQ(cache.LongestSharedPrefix(b, /*max_entries=*/1), 0);
+  EXPECT_EQ(cache.LongestSharedPrefix(b, /*max_entries=*/2), 25);
 }
 
 TEST(PrefixStateCacheTest, ManyLengthsStayConsistent) {
