@@ -1,6 +1,7 @@
 #include "engine/state_reuse.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "engine/check.h"

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <vector>
@@ -75,7 +76,9 @@ class StateReuse {
   void AfterForward(std::span<ActiveRequest* const> stepped);
   // Engine thread: completes the snapshot copies in flight and caches them.
   void FinishSnapshots();
-  // Engine thread, when a request has just finished normally and wants its state.
+  // Engine thread, when a request has just finished normally and wants its state. A
+  // synchronous copy: the session must hold it before the final update goes out, since
+  // the client's next turn may follow at once.
   void CaptureFinalState(ActiveRequest& request);
   // Engine thread, before a request's final update goes out: keeps its session (or lets
   // it go) and serializes the state the client asked for.
