@@ -6,11 +6,21 @@
 #include "engine/check.h"
 
 namespace glaserve {
+namespace {
+
+StateIdentity IdentityOf(const LoadedModel& model) {
+  const ModelConfig& c = model.config;
+  return {model.fingerprint, model.runner->state_dtype_name(), c.num_hidden_layers, c.num_kv_heads,
+          c.head_v_dim,      c.head_k_dim,  model.runner->state_bytes_per_sequence(), c.vocab_size};
+}
+
+}  // namespace
 
 Engine::Engine(LoadedModel model, EngineOptions options)
     : model_(std::move(model)),
       options_(options),
-      scheduler_(model_.runner->num_slots(), options.max_batch_tokens) {
+      scheduler_(model_.runner->num_slots(), options.max_batch_tokens),
+      reuse_(*model_.runner, IdentityOf(model_), options.reuse) {
   CHECK(model_.runner != nullptr);
   CHECK_GE(options_.max_waiting, 0);
 }
@@ -34,7 +44,10 @@ void Engine::Stop() {
 
 absl::Status Engine::Validate(const GenerationRequest& request) const {
   const ModelConfig& c = model_.config;
-  if (request.prompt_token_ids.empty()) {
+  if (absl::Status s = reuse_.CheckRequest(request); !s.ok()) return s;
+  // A continuation may send no new tokens: the kept state's pending token is fed then.
+  const bool continues = request.resume_session || !request.initial_state.empty();
+  if (request.prompt_token_ids.empty() && !continues) {
     return absl::InvalidArgumentError("prompt: the prompt is empty (it must have at least one token)");
   }
   if (static_cast<int64_t>(request.prompt_token_ids.size()) > options_.max_prompt_tokens) {
@@ -60,19 +73,35 @@ absl::StatusOr<std::shared_ptr<RequestHandle>> Engine::Submit(GenerationRequest 
                                                               std::shared_ptr<RequestSink> sink) {
   CHECK(sink != nullptr);
   if (absl::Status s = Validate(request); !s.ok()) return s;
+  // Here, not on the engine thread, so that a bad blob or session is refused before the
+  // request is queued (and a 50 MB blob's checksum is not the engine's time).
+  absl::StatusOr<std::shared_ptr<const SavedState>> initial_state = reuse_.Acquire(request, absl::Now());
+  if (!initial_state.ok()) return initial_state.status();
+  request.initial_state = std::string();  // parsed: do not hold the blob twice while queued
+  if (*initial_state != nullptr && (*initial_state)->has_pending_token()) {
+    request.prompt_token_ids.insert(request.prompt_token_ids.begin(), (*initial_state)->pending_token_id);
+  }
+  const std::string session_id = request.session_id;
   auto handle = std::make_shared<RequestHandle>();
+  absl::Status refused;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (draining_ || stopping_) return absl::UnavailableError("the server is draining; retry on another replica");
     const int64_t capacity = static_cast<int64_t>(num_slots()) + options_.max_waiting;
-    if (num_outstanding_ >= capacity) {
-      return absl::ResourceExhaustedError(absl::StrCat(
+    if (draining_ || stopping_) {
+      refused = absl::UnavailableError("the server is draining; retry on another replica");
+    } else if (num_outstanding_ >= capacity) {
+      refused = absl::ResourceExhaustedError(absl::StrCat(
           "all ", num_slots(), " state slots are busy and ", options_.max_waiting,
           " requests are already waiting (--max-waiting); retry later"));
+    } else {
+      ++num_outstanding_;
+      incoming_.push_back({std::move(request), std::move(sink), handle, absl::Now(), *std::move(initial_state)});
+      num_waiting_.fetch_add(1, std::memory_order_relaxed);
     }
-    ++num_outstanding_;
-    incoming_.push_back({std::move(request), std::move(sink), handle, absl::Now()});
-    num_waiting_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!refused.ok()) {
+    reuse_.AbandonSession(session_id, absl::Now());
+    return refused;
   }
   wake_.notify_one();
   return handle;
@@ -90,6 +119,14 @@ bool Engine::WaitIdle(absl::Duration timeout) {
 
 void Engine::Loop() {
   while (true) {
+    bool idle;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      idle = !stopping_ && incoming_.empty() && scheduler_.num_running() + scheduler_.num_waiting() == 0;
+    }
+    // Nothing left to overlap the prefix cache's copies with: finish them before sleeping,
+    // so the next request finds them.
+    if (idle) reuse_.FinishSnapshots();
     {
       std::unique_lock<std::mutex> lock(mutex_);
       // Sleep only when nothing is queued and nothing is in flight.
@@ -113,6 +150,7 @@ void Engine::TakeIncoming() {
                                                    model_.config.eos_token_id, std::move(in.sink),
                                                    std::move(in.handle));
     request->timings = {in.arrival, absl::InfinitePast(), absl::InfinitePast(), absl::InfinitePast()};
+    request->initial_state = std::move(in.initial_state);
     scheduler_.AddWaiting(std::move(request));
   }
 }
@@ -136,19 +174,26 @@ bool Engine::Step() {
   TakeIncoming();
   EndInterrupted(start);
   Retire(start);
-  ScheduledStep step = scheduler_.Schedule();
-  for (ActiveRequest* request : step.admitted) {
-    model_.runner->ResetSlot(*request->slot);
+  std::vector<ActiveRequest*> admitted = scheduler_.Admit();
+  // Lookups must see every prefix state copied so far.
+  if (!admitted.empty()) reuse_.FinishSnapshots();
+  for (ActiveRequest* request : admitted) {
+    reuse_.PrepareSlot(*request);
     request->timings.admitted = start;
   }
   // Before any token of this step is delivered: a client that has its first token must
   // see its slot counted.
   PublishCounts();
-  if (step.empty()) return false;
+  ScheduledStep step = scheduler_.Schedule();
+  if (step.empty()) {
+    reuse_.FinishSnapshots();
+    return false;
+  }
 
   const int64_t vocab = model_.config.vocab_size;
   logits_.resize(step.entries.size() * vocab);
   model_.runner->Forward(step.entries, logits_);
+  reuse_.AfterForward(step.entry_requests);
   const absl::Time now = absl::Now();
   for (size_t i = 0; i < step.entries.size(); ++i) {
     if (!step.entries[i].want_logits) continue;
@@ -157,6 +202,8 @@ bool Engine::Step() {
         request.seq.SampleNext(std::span<const float>(logits_).subspan(i * vocab, vocab));
     if (request.timings.first_token == absl::InfinitePast()) request.timings.first_token = now;
     if (delta.finish_reason) {
+      // The slot still holds the state after the reply; it is freed in Retire.
+      if (request.wants_final_state()) reuse_.CaptureFinalState(request);
       request.last_delta = std::move(delta);  // goes out with the final update in Retire
     } else {
       RequestUpdate update;
@@ -168,7 +215,7 @@ bool Engine::Step() {
   Retire(now);
   if (observer_ != nullptr) {
     observer_->OnStep({absl::Now() - start, step.num_decode_tokens, step.num_prefill_tokens,
-                       static_cast<int32_t>(step.entries.size())});
+                       static_cast<int32_t>(step.entries.size()), reuse_.TakeStats()});
   }
   return true;
 }
@@ -182,10 +229,11 @@ void Engine::Retire(absl::Time now) {
     update.final = true;
     update.finish_reason = request->seq.finish_reason();
     update.status = request->end_status;
-    update.prompt_tokens = static_cast<int32_t>(request->seq.prompt_token_ids().size());
+    update.prompt_tokens = request->num_client_prompt_tokens();
     update.completion_tokens = static_cast<int32_t>(request->seq.output_token_ids().size());
     request->timings.finished = now;
     update.timings = request->timings;
+    reuse_.Retire(*request, update, now);
     request->sink->OnUpdate(std::move(update));
   }
   if (!finished.empty()) {

@@ -1,7 +1,9 @@
 // The engine: one thread owns the model runner and every state (DESIGN.md section 5).
 // Network threads hand requests in through Submit (thread-safe); tokens go back through
-// each request's sink. A step is: schedule -> run the model on the batch -> sample and
-// deliver each new token -> retire finished sequences and free their slots.
+// each request's sink. A step is: admit (set up each new slot's state: zero, a cached
+// prefix, a session's or an imported one) -> schedule -> run the model on the batch ->
+// copy states into the prefix cache -> sample and deliver each new token -> retire
+// finished sequences (keeping or exporting their states) and free their slots.
 #ifndef GLASERVE_ENGINE_ENGINE_H_
 #define GLASERVE_ENGINE_ENGINE_H_
 
@@ -18,6 +20,7 @@
 #include "engine/generation_request.h"
 #include "engine/model.h"
 #include "engine/scheduler.h"
+#include "engine/state_reuse.h"
 
 namespace glaserve {
 
@@ -25,6 +28,7 @@ struct EngineOptions {
   int64_t max_batch_tokens = 2048;  // tokens per step (decodes + prompt pieces)
   int32_t max_waiting = 256;        // requests that may wait for a slot; beyond: refused
   int64_t max_prompt_tokens = 1 << 20;
+  StateReuseOptions reuse = {};  // prefix cache and sessions (both off by default)
 };
 
 // What one step did, for metrics.
@@ -33,6 +37,7 @@ struct StepStats {
   int64_t num_decode_tokens = 0;
   int64_t num_prefill_tokens = 0;
   int32_t num_sequences = 0;
+  PrefixCacheStats prefix_cache;  // lookups of the requests admitted in this step
 };
 
 // Observes the engine from its thread (metrics); must not block.
@@ -53,7 +58,9 @@ class Engine {
   // Stops the thread; requests still waiting or running end with UNAVAILABLE.
   void Stop();
 
-  // Thread-safe. Checks the request (INVALID_ARGUMENT naming the field), then queues it:
+  // Thread-safe. Checks the request (INVALID_ARGUMENT naming the field; a bad or foreign
+  // initial_state too), finds the state it continues from (NOT_FOUND for an unknown or
+  // expired session, ABORTED for one another request holds), then queues it:
   // RESOURCE_EXHAUSTED when slots and waiting room are all taken, UNAVAILABLE when
   // draining or stopped. On success the sink gets every update, ending with a final one.
   absl::StatusOr<std::shared_ptr<RequestHandle>> Submit(GenerationRequest request,
@@ -77,6 +84,7 @@ class Engine {
   int32_t num_slots_used() const { return num_slots_used_.load(std::memory_order_relaxed); }
   int32_t num_waiting() const { return num_waiting_.load(std::memory_order_relaxed); }
   int32_t num_running() const { return num_running_.load(std::memory_order_relaxed); }
+  const StateReuse& reuse() const { return reuse_; }
 
  private:
   struct Incoming {
@@ -84,6 +92,7 @@ class Engine {
     std::shared_ptr<RequestSink> sink;
     std::shared_ptr<RequestHandle> handle;
     absl::Time arrival;
+    std::shared_ptr<const SavedState> initial_state;
   };
 
   absl::Status Validate(const GenerationRequest& request) const;
@@ -100,6 +109,7 @@ class Engine {
   LoadedModel model_;
   EngineOptions options_;
   Scheduler scheduler_;
+  StateReuse reuse_;
   std::vector<float> logits_;  // [entries, vocab], reused across steps
   EngineObserver* observer_ = nullptr;
 

@@ -21,7 +21,18 @@ struct GenerationRequest {
   std::vector<int32_t> prompt_token_ids;  // already tokenized, BOS included if wanted
   SamplingParams params;
   absl::Time deadline = absl::InfiniteFuture();
+
+  // Continuing a conversation (glaserve.proto says what a client sees). When any of these
+  // continues from a kept state, prompt_token_ids hold only the new tokens and may be
+  // empty: the state's pending token goes first.
+  std::string session_id;       // keep the state after the reply under this id
+  bool resume_session = false;  // continue from session_id's state (NOT_FOUND if none)
+  bool return_state = false;    // send the state after the reply with the final update
+  std::string initial_state;    // a serialized state (state_blob.h) to continue from
 };
+
+// The longest session id accepted.
+inline constexpr size_t kMaxSessionIdBytes = 256;
 
 // When the request passed each stage, for latency metrics and logs.
 struct RequestTimings {
@@ -41,8 +52,10 @@ struct RequestUpdate {
   // Non-OK when the request ended in error: DEADLINE_EXCEEDED, CANCELLED, or UNAVAILABLE
   // when the engine shut down under it.
   absl::Status status;
-  int32_t prompt_tokens = 0;
+  int32_t prompt_tokens = 0;  // as the client sent them (a carried pending token not counted)
   int32_t completion_tokens = 0;
+  int32_t cached_prompt_tokens = 0;  // prompt tokens whose state came from the prefix cache
+  std::string state;  // with return_state and a normal end: the final state, serialized
   RequestTimings timings;
 };
 

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/checkpoint.h"
 #include "engine/cpu_model_runner.h"
+#include "engine/model_fingerprint.h"
 
 namespace glaserve {
 
@@ -26,6 +27,7 @@ absl::StatusOr<LoadedModel> LoadModel(const LoadModelOptions& options) {
   model.name = (*checkpoint)->name();
   model.config = (*checkpoint)->config();
   model.weight_dtype = (*checkpoint)->weight_dtype();
+  model.fingerprint = ModelFingerprint(**checkpoint);
   absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer =
       Tokenizer::Load(options.dir, model.config.bos_token_id, model.config.eos_token_id);
   if (tokenizer.ok()) {

@@ -24,6 +24,7 @@ struct LoadedModel {
   std::string name;  // the checkpoint directory's name
   ModelConfig config;
   DType weight_dtype = DType::kF32;  // as stored in the checkpoint
+  uint64_t fingerprint = 0;          // identifies the weights (model_fingerprint.h)
   std::unique_ptr<Tokenizer> tokenizer;  // null when the checkpoint has no tokenizer.model
   std::unique_ptr<ModelRunner> runner;
 };

@@ -49,6 +49,15 @@ class ModelRunner {
   // Copies slot `from`'s state onto slot `to` without a round trip through the host.
   virtual void CopySlotState(int32_t from, int32_t to) = 0;
 
+  // Starts copying a slot's state out like ReadSlotState, but `bytes` need only be
+  // complete once FinishSlotStateReads returns, so that a device backend can overlap the
+  // copy with the next Forward (the prefix cache snapshots prompts this way, never
+  // stalling decode). The copy is of the state as it is now: later calls that change the
+  // slot must not reach it. The default copies at once.
+  virtual void StartReadSlotState(int32_t slot, std::span<std::byte> bytes) { ReadSlotState(slot, bytes); }
+  // Waits for every copy StartReadSlotState began.
+  virtual void FinishSlotStateReads() {}
+
   // Runs every entry's tokens from its slot's state, leaving the state after its last
   // token in the slot. For entry i with want_logits, writes the logits of its last token
   // to logits[i * vocab_size, (i + 1) * vocab_size); other rows are left untouched.

@@ -15,15 +15,20 @@ void Scheduler::AddWaiting(std::unique_ptr<ActiveRequest> request) {
   waiting_.push_back(std::move(request));
 }
 
-ScheduledStep Scheduler::Schedule() {
-  ScheduledStep step;
+std::vector<ActiveRequest*> Scheduler::Admit() {
+  std::vector<ActiveRequest*> admitted;
   while (!waiting_.empty() && pool_.num_free() > 0) {
     std::unique_ptr<ActiveRequest> request = std::move(waiting_.front());
     waiting_.pop_front();
     request->slot = pool_.Allocate();
-    step.admitted.push_back(request.get());
+    admitted.push_back(request.get());
     running_.push_back(std::move(request));
   }
+  return admitted;
+}
+
+ScheduledStep Scheduler::Schedule() {
+  ScheduledStep step;
   // Decodes first: one token for every sequence past its prompt, so running streams
   // keep their pace however much prompt work is queued.
   for (auto& request : running_) {
@@ -40,7 +45,12 @@ ScheduledStep Scheduler::Schedule() {
     if (budget <= 0) break;
     Sequence& seq = request->seq;
     if (seq.prefill_done() || seq.finished()) continue;
-    std::span<const int32_t> piece = seq.TakePromptPiece(budget);
+    int64_t max_tokens = budget;
+    if (!request->snapshot_positions.empty()) {
+      max_tokens = std::min(max_tokens, request->snapshot_positions.front() - seq.num_prefilled());
+      CHECK_GT(max_tokens, 0) << "snapshot position " << request->snapshot_positions.front() << " already passed";
+    }
+    std::span<const int32_t> piece = seq.TakePromptPiece(max_tokens);
     step.entries.push_back({*request->slot, piece, /*want_logits=*/seq.prefill_done()});
     step.entry_requests.push_back(request.get());
     step.num_prefill_tokens += piece.size();

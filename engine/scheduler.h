@@ -3,6 +3,11 @@
 // prompt work in arrival order, a long prompt being split over several steps. A waiting
 // request is admitted as soon as a state slot is free. Nothing is ever preempted: a
 // state never grows, so a running sequence never needs room another one holds.
+//
+// A request may start with part of its prompt already in its state (a prefix-cache hit,
+// Sequence::SkipPromptTokens): only the rest is scheduled and counted against the budget.
+// A prompt piece also ends at the request's next snapshot position, so the state there
+// can be copied into the prefix cache after the step.
 #ifndef GLASERVE_ENGINE_SCHEDULER_H_
 #define GLASERVE_ENGINE_SCHEDULER_H_
 
@@ -17,7 +22,6 @@
 namespace glaserve {
 
 struct ScheduledStep {
-  std::vector<ActiveRequest*> admitted;  // got a slot this step: their states start at zero
   std::vector<SequenceBatchEntry> entries;
   std::vector<ActiveRequest*> entry_requests;  // entry i belongs to entry_requests[i]
   int64_t num_decode_tokens = 0;
@@ -31,6 +35,10 @@ class Scheduler {
   Scheduler(int32_t num_slots, int64_t max_batch_tokens);
 
   void AddWaiting(std::unique_ptr<ActiveRequest> request);
+  // Gives free slots to waiting requests in arrival order and returns those admitted:
+  // the caller sets up each one's slot state before the next Schedule.
+  std::vector<ActiveRequest*> Admit();
+  // The work of one step for the running requests.
   ScheduledStep Schedule();
 
   // Calls `fn` on every request, waiting or running.

@@ -34,6 +34,13 @@ Sequence::Sequence(std::vector<int32_t> prompt_token_ids, const SamplingParams& 
   }
 }
 
+void Sequence::SkipPromptTokens(int64_t num_tokens) {
+  CHECK_EQ(num_prefilled_, 0) << "SkipPromptTokens after prefill started";
+  CHECK(num_tokens >= 0 && num_tokens < static_cast<int64_t>(prompt_token_ids_.size()))
+      << "cannot skip " << num_tokens << " of " << prompt_token_ids_.size() << " prompt tokens";
+  num_prefilled_ = num_tokens;
+}
+
 std::span<const int32_t> Sequence::TakePromptPiece(int64_t max_tokens) {
   const int64_t n = std::min<int64_t>(max_tokens, prompt_token_ids_.size() - num_prefilled_);
   std::span<const int32_t> piece(prompt_token_ids_.data() + num_prefilled_, n);

@@ -55,6 +55,9 @@ class Sequence {
   // Prefill progress: prompt tokens already pushed through the model.
   int64_t num_prefilled() const { return num_prefilled_; }
   bool prefill_done() const { return num_prefilled_ == static_cast<int64_t>(prompt_token_ids_.size()); }
+  // Marks the first `num_tokens` prompt tokens as already in the state (a prefix-cache
+  // hit); at least one must be left, since sampling needs the last one's logits.
+  void SkipPromptTokens(int64_t num_tokens);
   // The next at most `max_tokens` prompt tokens, and marks them as prefilled.
   std::span<const int32_t> TakePromptPiece(int64_t max_tokens);
 

@@ -49,6 +49,7 @@ void GenerateCall::OnReadDone(bool ok) {
     r.has_usage = true;
     r.usage_prompt_tokens = response_.usage().prompt_tokens();
     r.usage_completion_tokens = response_.usage().completion_tokens();
+    r.usage_cached_prompt_tokens = response_.usage().cached_prompt_tokens();
   }
   response_.Clear();
   StartRead(&response_);

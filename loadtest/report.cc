@@ -96,6 +96,7 @@ Report BuildReport(std::string name, const std::vector<const StreamRecord*>& rec
     }
     ++report.requests_completed;
     report.prompt_tokens += r->prompt_tokens;
+    report.cached_prompt_tokens += r->usage_cached_prompt_tokens;
     report.output_tokens += r->num_tokens;
     prompt_lengths.push_back(r->prompt_tokens);
     output_lengths.push_back(r->num_tokens);

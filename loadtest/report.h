@@ -41,6 +41,7 @@ struct Report {
 
   // Tokens of completed requests.
   int64_t prompt_tokens = 0;
+  int64_t cached_prompt_tokens = 0;  // of prompt_tokens: not prefilled, the server had them cached
   int64_t output_tokens = 0;
   double duration_seconds = 0;
   double requests_per_second = 0;

@@ -32,6 +32,7 @@ nlohmann::json ReportToJson(const Report& r) {
   j["validation_errors"] = r.validation_errors;
   j["error_examples"] = r.error_examples;
   j["prompt_tokens"] = r.prompt_tokens;
+  j["cached_prompt_tokens"] = r.cached_prompt_tokens;
   j["output_tokens"] = r.output_tokens;
   j["duration_seconds"] = r.duration_seconds;
   j["requests_per_second"] = r.requests_per_second;

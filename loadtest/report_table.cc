@@ -48,6 +48,10 @@ std::string FormatTables(const std::vector<Report>& levels, const Report& total)
                         total.output_tokens, total.duration_seconds);
   absl::StrAppendFormat(&out, "  throughput %.2f req/s, %.1f prompt tok/s, %.1f output tok/s\n",
                         total.requests_per_second, total.prompt_tokens_per_second, total.output_tokens_per_second);
+  if (total.cached_prompt_tokens > 0) {
+    absl::StrAppendFormat(&out, "  prefix cache: %d of the prompt tokens (%.1f%%) were not prefilled again\n",
+                          total.cached_prompt_tokens, 100.0 * total.cached_prompt_tokens / total.prompt_tokens);
+  }
   if (total.slo.ttft_seconds > 0 || total.slo.tpot_seconds > 0) {
     absl::StrAppendFormat(&out, "  goodput %.2f req/s: %d of %d requests within TTFT <= %g ms, TPOT <= %g ms\n",
                           total.goodput_requests_per_second, total.requests_within_slo, total.requests_sent,

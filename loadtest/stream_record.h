@@ -44,6 +44,7 @@ struct StreamRecord {
   bool has_usage = false;
   int32_t usage_prompt_tokens = 0;
   int32_t usage_completion_tokens = 0;
+  int32_t usage_cached_prompt_tokens = 0;  // served from the server's prefix cache
   bool request_id_mismatch = false;
   grpc::StatusCode status = grpc::StatusCode::OK;
   std::string error_message;

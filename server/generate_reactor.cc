@@ -86,6 +86,8 @@ void GenerateReactor::Deliver(RequestUpdate update) {
       pending_.set_finish_reason(ToProtoFinishReason(*update.finish_reason));
       pending_.mutable_usage()->set_prompt_tokens(update.prompt_tokens);
       pending_.mutable_usage()->set_completion_tokens(update.completion_tokens);
+      pending_.mutable_usage()->set_cached_prompt_tokens(update.cached_prompt_tokens);
+      if (!update.state.empty()) pending_.set_state(std::move(update.state));
       has_pending_ = true;
     }
   }

@@ -28,22 +28,28 @@ absl::StatusOr<GenerationRequest> ToGenerationRequest(const v1::GenerateRequest&
                                                       const Tokenizer* tokenizer) {
   const bool has_text = request.has_prompt();
   const bool has_ids = request.prompt_token_ids_size() > 0;
+  // A continuation may send no new tokens, and its text gets no BOS: it is not a start.
+  const bool continues = request.resume_session() || !request.initial_state().empty();
   if (has_text && has_ids) {
     return absl::InvalidArgumentError("prompt and prompt_token_ids are both set: give exactly one");
   }
-  if (!has_text && !has_ids) {
+  if (!has_text && !has_ids && !continues) {
     return absl::InvalidArgumentError("prompt: neither prompt nor prompt_token_ids is set (give exactly one)");
   }
   GenerationRequest out;
   out.request_id = request.request_id();
+  out.session_id = request.session_id();
+  out.resume_session = request.resume_session();
+  out.return_state = request.return_state();
+  out.initial_state = request.initial_state();
   if (has_text) {
-    if (request.prompt().empty()) return absl::InvalidArgumentError("prompt: the prompt text is empty");
+    if (request.prompt().empty() && !continues) return absl::InvalidArgumentError("prompt: the prompt text is empty");
     if (tokenizer == nullptr) {
       return absl::InvalidArgumentError(
           "prompt: this model has no tokenizer; send prompt_token_ids instead");
     }
-    out.prompt_token_ids = tokenizer->Encode(request.prompt());
-  } else {
+    out.prompt_token_ids = continues ? tokenizer->EncodeWithoutBos(request.prompt()) : tokenizer->Encode(request.prompt());
+  } else if (has_ids) {
     out.prompt_token_ids.assign(request.prompt_token_ids().begin(), request.prompt_token_ids().end());
   }
   out.params = ToSamplingParams(request.sampling());

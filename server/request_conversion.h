@@ -11,7 +11,9 @@
 
 namespace glaserve {
 
-// `tokenizer` may be null (a model without one): then only prompt_token_ids work.
+// `tokenizer` may be null (a model without one): then only prompt_token_ids work. The
+// continuation fields are copied as they are; the engine checks them (a 50 MB
+// initial_state is copied once here).
 absl::StatusOr<GenerationRequest> ToGenerationRequest(const v1::GenerateRequest& request,
                                                       const Tokenizer* tokenizer);
 

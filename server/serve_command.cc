@@ -39,9 +39,19 @@ ABSL_FLAG(int64_t, state_memory, 0,
 ABSL_FLAG(int64_t, max_batch_tokens, 2048, "Tokens per engine step (decodes + prompt pieces).");
 ABSL_FLAG(int32_t, max_waiting, 256, "Requests that may wait for a slot; beyond that they get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int64_t, max_prompt_tokens, 1 << 20, "Longest prompt accepted, in tokens.");
+ABSL_FLAG(int64_t, prefix_cache_bytes, 1LL << 30,
+          "Host memory for states after prompt prefixes, reused by prompts that start the same way; 0 turns "
+          "the prefix cache off.");
+ABSL_FLAG(int64_t, prefix_cache_chunk_tokens, 1024,
+          "A prompt leaves a cached state at the last multiple of this many tokens before its end; 0: never.");
+ABSL_FLAG(int64_t, prefix_cache_min_tokens, 256, "Shortest prompt prefix worth a cached state.");
+ABSL_FLAG(int64_t, session_bytes, 1LL << 30,
+          "Host memory for session states (GenerateRequest.session_id); 0 turns sessions off.");
+ABSL_FLAG(double, session_ttl, 600, "Seconds a session is kept after its last use.");
 ABSL_FLAG(double, drain_timeout, 30, "Seconds running streams get to finish after SIGTERM.");
 ABSL_FLAG(int64_t, max_receive_message_bytes, 64 << 20,
-          "Largest request message accepted (the default fits a 1M-token prompt).");
+          "Largest request message accepted (the default fits a 1M-token prompt, or a gla-1.3B fp32 state "
+          "of 50.3 MB as initial_state).");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain file; enables TLS with --tls-key.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key file for --tls-cert.");
 ABSL_FLAG(std::string, auth_token_file, "",
@@ -144,6 +154,18 @@ int RunServeCommand() {
   if (options.max_batch_tokens <= 0 || options.max_waiting < 0 || options.max_prompt_tokens <= 0) {
     return Fail(absl::InvalidArgumentError(
         "--max-batch-tokens and --max-prompt-tokens must be > 0, --max-waiting >= 0"));
+  }
+  options.reuse.prefix_cache_bytes = absl::GetFlag(FLAGS_prefix_cache_bytes);
+  options.reuse.prefix_cache_chunk_tokens = absl::GetFlag(FLAGS_prefix_cache_chunk_tokens);
+  options.reuse.prefix_cache_min_tokens = absl::GetFlag(FLAGS_prefix_cache_min_tokens);
+  options.reuse.session_bytes = absl::GetFlag(FLAGS_session_bytes);
+  const double session_ttl = absl::GetFlag(FLAGS_session_ttl);
+  options.reuse.session_ttl = absl::Seconds(session_ttl);
+  if (options.reuse.prefix_cache_bytes < 0 || options.reuse.prefix_cache_chunk_tokens < 0 ||
+      options.reuse.prefix_cache_min_tokens < 1 || options.reuse.session_bytes < 0 || !(session_ttl > 0)) {
+    return Fail(absl::InvalidArgumentError(
+        "--prefix-cache-bytes, --prefix-cache-chunk-tokens and --session-bytes must be >= 0, "
+        "--prefix-cache-min-tokens >= 1 and --session-ttl > 0"));
   }
   const std::string log_level = absl::GetFlag(FLAGS_log_level);
   if (log_level != "debug" && log_level != "info" && log_level != "warning" && log_level != "error") {

@@ -65,7 +65,16 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry, const Engine& engine, 
                                            ItlBuckets(), {"phase"})),
       batch_tokens_(registry.AddHistogram("glaserve_batch_tokens",
                                           "Tokens in an engine step, by phase (prefill or decode).",
-                                          TokenBuckets(), {"phase"})) {
+                                          TokenBuckets(), {"phase"})),
+      prefix_cache_hits_(registry.AddCounter("glaserve_prefix_cache_hits_total",
+                                             "Requests that started from a cached prompt prefix's state.")
+                             .WithLabels({})),
+      prefix_cache_misses_(registry.AddCounter("glaserve_prefix_cache_misses_total",
+                                               "Requests that found no cached prefix of their prompt.")
+                               .WithLabels({})),
+      prefix_cache_tokens_saved_(registry.AddCounter("glaserve_prefix_cache_tokens_saved_total",
+                                                     "Prompt tokens not prefilled thanks to the prefix cache.")
+                                     .WithLabels({})) {
   registry.AddCallbackGauge("glaserve_requests_running", "Requests holding a state slot.",
                             [&engine] { return engine.num_running(); });
   registry.AddCallbackGauge("glaserve_requests_waiting", "Requests waiting for a state slot.",
@@ -78,6 +87,17 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry, const Engine& engine, 
   registry.AddCallbackGauge("glaserve_state_bytes_per_sequence",
                             "Bytes of one sequence's recurrent state (constant in context length).",
                             [&engine] { return engine.model().runner->state_bytes_per_sequence(); });
+  const StateReuse& reuse = engine.reuse();
+  registry.AddCallbackGauge("glaserve_prefix_cache_bytes", "Host memory held by the prefix cache.",
+                            [&reuse] { return reuse.prefix_cache_bytes(); });
+  registry.AddCallbackGauge("glaserve_prefix_cache_capacity_bytes", "The prefix cache's bound (--prefix-cache-bytes).",
+                            [&reuse] { return reuse.options().prefix_cache_bytes; });
+  registry.AddCallbackGauge("glaserve_prefix_cache_entries", "Prompt prefixes whose state is cached.",
+                            [&reuse] { return reuse.prefix_cache_entries(); });
+  registry.AddCallbackGauge("glaserve_sessions_live", "Sessions kept (not yet expired or dropped).",
+                            [&reuse] { return reuse.num_sessions(absl::Now()); });
+  registry.AddCallbackGauge("glaserve_session_bytes", "Host memory held by session states.",
+                            [&reuse] { return reuse.session_bytes(); });
   const std::string device = engine.model().runner->device_name();
   registry
       .AddGauge("glaserve_model_info", "The served model; the value is always 1.",
@@ -115,6 +135,7 @@ void ServerMetrics::OnFinished(const std::string& request_id, const RequestUpdat
                          {"status", status},
                          {"finish_reason", finish_reason},
                          {"prompt_tokens", update.prompt_tokens},
+                         {"cached_prompt_tokens", update.cached_prompt_tokens},
                          {"generated_tokens", update.completion_tokens},
                          {"queue_seconds", admitted ? Seconds(t.admitted - t.arrival) : 0.0},
                          {"ttft_seconds", any_token ? nlohmann::json(Seconds(t.first_token - t.arrival)) : nullptr},
@@ -134,6 +155,9 @@ void ServerMetrics::OnStep(const StepStats& stats) {
   step_duration_.WithLabels({phase}).Observe(Seconds(stats.duration));
   if (stats.num_prefill_tokens > 0) batch_tokens_.WithLabels({"prefill"}).Observe(stats.num_prefill_tokens);
   if (stats.num_decode_tokens > 0) batch_tokens_.WithLabels({"decode"}).Observe(stats.num_decode_tokens);
+  if (stats.prefix_cache.num_hits > 0) prefix_cache_hits_.Increment(stats.prefix_cache.num_hits);
+  if (stats.prefix_cache.num_misses > 0) prefix_cache_misses_.Increment(stats.prefix_cache.num_misses);
+  if (stats.prefix_cache.num_tokens_saved > 0) prefix_cache_tokens_saved_.Increment(stats.prefix_cache.num_tokens_saved);
 }
 
 }  // namespace glaserve

@@ -42,6 +42,9 @@ class ServerMetrics : public GenerateObserver, public EngineObserver {
   metrics::Histogram& request_generation_tokens_;
   metrics::Family<metrics::Histogram>& step_duration_;
   metrics::Family<metrics::Histogram>& batch_tokens_;
+  metrics::Counter& prefix_cache_hits_;
+  metrics::Counter& prefix_cache_misses_;
+  metrics::Counter& prefix_cache_tokens_saved_;
 };
 
 }  // namespace glaserve

@@ -206,6 +206,20 @@ TEST_F(BenchProcessTest, TextPromptsHaveExactTokenLengths) {
   EXPECT_EQ(r["config"]["prompt_format"], "text");
 }
 
+TEST_F(BenchProcessTest, SharedPrefixIsServedFromThePrefixCache) {
+  ServerProcess cached({"--model", model_dir_->string(), "--max-seqs", "2", "--prefix-cache-min-tokens", "8",
+                        "--prefix-cache-chunk-tokens", "16"});
+  ASSERT_NE(cached.port(), 0);
+  // One stream at a time: each request finds the states the ones before it left.
+  const BenchRun run = RunBench({"--target", cached.address(), "--prompt-tokens", "48", "--shared-prefix-tokens",
+                                 "40", "--num-requests", "4", "--concurrency", "1", "--output-tokens", "2"});
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  // The first request computes everything; the second starts at the chunk boundary at 32
+  // the first left behind, the others at the branch point at 40 the second left.
+  EXPECT_EQ(run.report["cached_prompt_tokens"], 32 + 40 + 40) << run.report;
+  EXPECT_NE(run.out.find("prefix cache: 112 of the prompt tokens"), std::string::npos) << run.out;
+}
+
 TEST_F(BenchProcessTest, RejectedRequestsAreCountedByStatus) {
   // One slot and no waiting room: of 4 concurrent streams, all but one are refused.
   ServerProcess small({"--model", model_dir_->string(), "--max-seqs", "1", "--max-waiting", "0"});

@@ -32,6 +32,7 @@ LevelRun TwoSecondRun() {
   run.end = t0 + milliseconds(2000);
   run.records.push_back(Stream(t0, 0, 100, 10, 11, 32));  // TPOT 10 ms
   run.records.push_back(Stream(t0, 0, 300, 20, 11, 64));  // TPOT 20 ms
+  run.records.back().usage_cached_prompt_tokens = 48;
   run.records.push_back(Stream(t0, 500, 50, 40, 6, 32));  // TPOT 40 ms
   StreamRecord rejected;
   rejected.status = grpc::StatusCode::RESOURCE_EXHAUSTED;
@@ -54,6 +55,7 @@ TEST(ReportTest, CountsThroughputAndErrors) {
   EXPECT_EQ(r.error_examples.size(), 2u);
   EXPECT_EQ(r.output_tokens, 28);
   EXPECT_EQ(r.prompt_tokens, 128);
+  EXPECT_EQ(r.cached_prompt_tokens, 48);
   EXPECT_DOUBLE_EQ(r.duration_seconds, 2.0);
   EXPECT_DOUBLE_EQ(r.requests_per_second, 1.5);
   EXPECT_DOUBLE_EQ(r.output_tokens_per_second, 14);

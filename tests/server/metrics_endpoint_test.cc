@@ -106,6 +106,45 @@ TEST_F(MetricsEndpointTest, CountersEqualWhatClientsReceived) {
   EXPECT_GT(SampleValue(text, R"(glaserve_step_duration_seconds_count{phase="decode"})"), 0);
 }
 
+TEST(PrefixCacheMetricsTest, CountHitsSavedTokensAndSessions) {
+  const std::filesystem::path dir = testing::MakeTempDir("cache_metrics_model");
+  ASSERT_TRUE(testing::WriteRandomCheckpoint(
+      dir, {"--hidden-size", "64", "--num-layers", "2", "--num-heads", "2", "--vocab-size", "300", "--seed", "52"}));
+  ServerProcess server({"--model", dir.string(), "--max-seqs", "2", "--metrics-port", "0",
+                        "--prefix-cache-min-tokens", "4", "--prefix-cache-chunk-tokens", "8"});
+  ASSERT_NE(server.metrics_port(), 0);
+  auto stub = v1::TextGeneration::NewStub(grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
+  int cached = 0;
+  for (int i = 0; i < 4; ++i) {
+    v1::GenerateRequest request;
+    for (int t = 0; t < 20; ++t) request.add_prompt_token_ids(30 + t);  // shared
+    request.add_prompt_token_ids(100 + i);
+    request.mutable_sampling()->set_max_tokens(3);
+    if (i == 0) request.set_session_id("metrics-session");
+    testing::StreamResult result = ReadStream(*stub, request);
+    ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    cached += result.responses.back().usage().cached_prompt_tokens();
+  }
+  EXPECT_GT(cached, 0);
+  httplib::Client client("127.0.0.1", server.metrics_port());
+  std::string text;
+  for (int i = 0; i < 100; ++i) {  // the last request's counters land after its final response
+    httplib::Result response = client.Get("/metrics");
+    ASSERT_TRUE(response && response->status == 200);
+    text = response->body;
+    if (SampleValue(text, "glaserve_prefix_cache_hits_total") + SampleValue(text, "glaserve_prefix_cache_misses_total") == 4) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(SampleValue(text, "glaserve_prefix_cache_misses_total"), 1);
+  EXPECT_EQ(SampleValue(text, "glaserve_prefix_cache_hits_total"), 3);
+  EXPECT_EQ(SampleValue(text, "glaserve_prefix_cache_tokens_saved_total"), cached);
+  EXPECT_GT(SampleValue(text, "glaserve_prefix_cache_bytes"), 0);
+  EXPECT_GT(SampleValue(text, "glaserve_prefix_cache_entries"), 0);
+  EXPECT_EQ(SampleValue(text, "glaserve_prefix_cache_capacity_bytes"), 1 << 30);
+  EXPECT_EQ(SampleValue(text, "glaserve_sessions_live"), 1);
+  EXPECT_GT(SampleValue(text, "glaserve_session_bytes"), 0);
+}
+
 TEST_F(MetricsEndpointTest, PromtoolAcceptsTheLiveExposition) {
   SendTraffic(3, 1);
   const std::string text = Scrape();

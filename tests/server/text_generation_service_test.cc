@@ -1,5 +1,6 @@
 // The gRPC service in-process over a real loopback socket: streaming, batching
-// independence, cancellation, deadlines, validation, queue limits, auth, unary calls.
+// independence, cancellation, deadlines, validation, queue limits, auth, unary calls,
+// sessions and state export/import.
 #include "server/text_generation_service.h"
 
 #include <thread>
@@ -264,6 +265,90 @@ TEST_F(ServiceTest, ModelInfoDescribesModelAndCapacity) {
   EXPECT_EQ(info.state_bytes_per_sequence(), 2 * 2 * 16 * 32 * 4);  // L * H_kv * dk * dv * fp32
   EXPECT_EQ(info.backend(), "cpu");
   EXPECT_TRUE(info.has_tokenizer());
+}
+
+
+// Continuation over gRPC: a session turn's text gets no BOS, and the reply equals greedy
+// generation from the whole history sent as ids.
+StateReuseOptions ReuseForTests() {
+  return {.prefix_cache_bytes = 16 << 20,
+          .prefix_cache_chunk_tokens = 8,
+          .prefix_cache_min_tokens = 4,
+          .session_bytes = 16 << 20,
+          .session_ttl = absl::Minutes(5)};
+}
+
+TEST_F(ServiceTest, SessionTurnsEqualTheWholeHistory) {
+  TestServer server(*dir_, 2, {.reuse = ReuseForTests()});
+  auto stub = server.NewStub();
+  const Tokenizer& tokenizer = testing::TestTokenizer();
+  v1::GenerateRequest first = Greedy({}, 10);
+  first.clear_prompt_token_ids();
+  first.set_prompt("The quick brown fox");
+  first.set_session_id("conversation");
+  StreamResult one = ReadStream(*stub, first);
+  ASSERT_TRUE(one.status.ok()) << one.status.error_message();
+  v1::GenerateRequest second = first;
+  second.set_prompt(" jumps over the lazy dog");
+  second.set_resume_session(true);
+  StreamResult two = ReadStream(*stub, second);
+  ASSERT_TRUE(two.status.ok()) << two.status.error_message();
+  const std::vector<int32_t> turn = tokenizer.EncodeWithoutBos(" jumps over the lazy dog");
+  EXPECT_EQ(two.responses.back().usage().prompt_tokens(), static_cast<int32_t>(turn.size()));
+
+  std::vector<int32_t> history = tokenizer.Encode("The quick brown fox");
+  history.insert(history.end(), one.token_ids.begin(), one.token_ids.end());
+  history.insert(history.end(), turn.begin(), turn.end());
+  StreamResult whole = ReadStream(*stub, Greedy(history, 10));
+  ASSERT_TRUE(whole.status.ok());
+  EXPECT_EQ(two.token_ids, whole.token_ids);
+  // The whole history sent again starts from the state the first prompt left behind.
+  EXPECT_GT(whole.responses.back().usage().cached_prompt_tokens(), 0);
+  EXPECT_TRUE(WaitSlotsFree(*stub));
+}
+
+TEST_F(ServiceTest, ExportedStateContinuesOnAnotherServer) {
+  TestServer a(*dir_, 1), b(*dir_, 1);  // neither keeps sessions or prefixes
+  auto stub_a = a.NewStub(), stub_b = b.NewStub();
+  const std::vector<int32_t> prompt = {5, 80, 17, 300, 42, 9};
+  v1::GenerateRequest first = Greedy(prompt, 7);
+  first.set_return_state(true);
+  StreamResult one = ReadStream(*stub_a, first);
+  ASSERT_TRUE(one.status.ok()) << one.status.error_message();
+  for (size_t i = 0; i + 1 < one.responses.size(); ++i) EXPECT_TRUE(one.responses[i].state().empty());
+  const std::string state = one.responses.back().state();
+  EXPECT_EQ(state.size(), 80 + Info(*stub_a).state_bytes_per_sequence());
+
+  v1::GenerateRequest second = Greedy({7, 7, 100}, 9);
+  second.set_initial_state(state);
+  StreamResult two = ReadStream(*stub_b, second);
+  ASSERT_TRUE(two.status.ok()) << two.status.error_message();
+  EXPECT_TRUE(two.responses.back().state().empty());  // not asked for
+  std::vector<int32_t> history = prompt;
+  history.insert(history.end(), one.token_ids.begin(), one.token_ids.end());
+  history.insert(history.end(), {7, 7, 100});
+  EXPECT_EQ(two.token_ids, ReadStream(*stub_a, Greedy(history, 9)).token_ids);
+}
+
+TEST_F(ServiceTest, ContinuationRefusalsComeBeforeAnyResponse) {
+  TestServer with_sessions(*dir_, 1, {.reuse = ReuseForTests()}), without(*dir_, 1);
+  auto stub = with_sessions.NewStub(), plain = without.NewStub();
+  auto expect = [](const StreamResult& result, grpc::StatusCode code, const std::string& text) {
+    EXPECT_EQ(result.status.error_code(), code) << result.status.error_message();
+    EXPECT_THAT(result.status.error_message(), HasSubstr(text));
+    EXPECT_TRUE(result.responses.empty());
+  };
+  v1::GenerateRequest resume = Greedy({4, 5}, 3);
+  resume.set_session_id("nobody");
+  resume.set_resume_session(true);
+  expect(ReadStream(*stub, resume), grpc::StatusCode::NOT_FOUND, "unknown or expired");
+  expect(ReadStream(*plain, resume), grpc::StatusCode::FAILED_PRECONDITION, "sessions are off");
+  v1::GenerateRequest bad_state = Greedy({4, 5}, 3);
+  bad_state.set_initial_state(std::string(500, 'z'));
+  expect(ReadStream(*stub, bad_state), grpc::StatusCode::INVALID_ARGUMENT, "initial_state: not a glaserve state");
+  v1::GenerateRequest nothing;  // no prompt and nothing to continue
+  expect(ReadStream(*stub, nothing), grpc::StatusCode::INVALID_ARGUMENT, "prompt");
+  EXPECT_TRUE(WaitSlotsFree(*stub));
 }
 
 }  // namespace
