@@ -7,47 +7,70 @@ namespace {
 
 constexpr int kWarpSize = 32;
 constexpr int kWarpsPerBlock = 8;
-// Rows a warp keeps in flight at once: independent loads hide memory latency.
-constexpr int kRowsInFlight = 2;
+// Rows a warp keeps in flight at once: independent loads hide memory latency. A bf16 row
+// is half the bytes, so it takes twice the rows to keep as many bytes in flight.
+template <typename StateT>
+constexpr int kRowsInFlight = sizeof(StateT) == 4 ? 2 : 4;
 constexpr int kMaxGroup = 16;  // query heads per kv head held in shared memory
 
 // Each lane owns kPerLane = dk / 32 consecutive elements of a row: adjacent lanes read
-// adjacent addresses, so a warp's row access is one coalesced transaction run.
-template <int kPerLane>
-__device__ inline void LoadRow(const float* row, int lane, float (&x)[kPerLane]) {
-  const float* p = row + lane * kPerLane;
+// adjacent addresses, so a warp's row access is one coalesced run, in the widest vector
+// accesses the lane's share allows (16 bytes for dk = 256 in either dtype, and for
+// dk = 128 in fp32).
+template <int kBytes>
+struct VectorOf;
+template <>
+struct VectorOf<16> { using Type = uint4; };
+template <>
+struct VectorOf<8> { using Type = uint2; };
+template <>
+struct VectorOf<4> { using Type = uint32_t; };
+
+template <typename T, int kCount>
+__host__ __device__ constexpr int VectorBytes() {
+  return sizeof(T) * kCount >= 16 ? 16 : static_cast<int>(sizeof(T) * kCount);
+}
+
+template <int kPerLane, typename T>
+__device__ inline void LoadRow(const T* row, int lane, float (&x)[kPerLane]) {
+  constexpr int kBytes = VectorBytes<T, kPerLane>();
+  constexpr int kPerVector = kBytes / sizeof(T);
+  using Vector = typename VectorOf<kBytes>::Type;
+  const T* p = row + lane * kPerLane;
 #pragma unroll
-  for (int i = 0; i < kPerLane; i += 2) {
-    const float2 pair = *reinterpret_cast<const float2*>(p + i);
-    x[i] = pair.x;
-    x[i + 1] = pair.y;
+  for (int i = 0; i < kPerLane; i += kPerVector) {
+    const Vector raw = *reinterpret_cast<const Vector*>(p + i);
+    const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int j = 0; j < kPerVector; ++j) {
+      if constexpr (sizeof(T) == 4) {
+        x[i + j] = e[j];
+      } else {
+        x[i + j] = __bfloat162float(e[j]);
+      }
+    }
   }
 }
 
-template <int kPerLane>
-__device__ inline void LoadRow(const __nv_bfloat16* row, int lane, float (&x)[kPerLane]) {
-  const __nv_bfloat16* p = row + lane * kPerLane;
+template <int kPerLane, typename T>
+__device__ inline void StoreRow(T* row, int lane, const float (&x)[kPerLane]) {
+  constexpr int kBytes = VectorBytes<T, kPerLane>();
+  constexpr int kPerVector = kBytes / sizeof(T);
+  using Vector = typename VectorOf<kBytes>::Type;
+  T* p = row + lane * kPerLane;
 #pragma unroll
-  for (int i = 0; i < kPerLane; i += 2) {
-    const float2 pair = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p + i));
-    x[i] = pair.x;
-    x[i + 1] = pair.y;
-  }
-}
-
-template <int kPerLane>
-__device__ inline void StoreRow(float* row, int lane, const float (&x)[kPerLane]) {
-  float* p = row + lane * kPerLane;
+  for (int i = 0; i < kPerLane; i += kPerVector) {
+    Vector raw;
+    T* e = reinterpret_cast<T*>(&raw);
 #pragma unroll
-  for (int i = 0; i < kPerLane; i += 2) *reinterpret_cast<float2*>(p + i) = make_float2(x[i], x[i + 1]);
-}
-
-template <int kPerLane>
-__device__ inline void StoreRow(__nv_bfloat16* row, int lane, const float (&x)[kPerLane]) {
-  __nv_bfloat16* p = row + lane * kPerLane;
-#pragma unroll
-  for (int i = 0; i < kPerLane; i += 2) {
-    *reinterpret_cast<__nv_bfloat162*>(p + i) = __floats2bfloat162_rn(x[i], x[i + 1]);
+    for (int j = 0; j < kPerVector; ++j) {
+      if constexpr (sizeof(T) == 4) {
+        e[j] = x[i + j];
+      } else {
+        e[j] = __float2bfloat16_rn(x[i + j]);
+      }
+    }
+    *reinterpret_cast<Vector*>(p + i) = raw;
   }
 }
 
@@ -78,8 +101,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * kWarpSize)
   __syncthreads();
 
   float k[kPerLane], decay[kPerLane];
-  LoadRow(args.k + seq * args.k_stride + kv_head * kHeadKDim, lane, k);
-  LoadRow(args.log_gate + seq * args.log_gate_stride + kv_head * kHeadKDim, lane, decay);
+  LoadRow<kPerLane>(args.k + seq * args.k_stride + kv_head * kHeadKDim, lane, k);
+  LoadRow<kPerLane>(args.log_gate + seq * args.log_gate_stride + kv_head * kHeadKDim, lane, decay);
 #pragma unroll
   for (int i = 0; i < kPerLane; ++i) decay[i] = __expf(decay[i]);
 
@@ -90,21 +113,21 @@ __global__ void __launch_bounds__(kWarpsPerBlock * kWarpSize)
 
   const int row_begin = blockIdx.y * rows_per_block;
   const int row_end = min(row_begin + rows_per_block, args.head_v_dim);
-  for (int j0 = row_begin + warp; j0 < row_end; j0 += kWarpsPerBlock * kRowsInFlight) {
-    float s[kRowsInFlight][kPerLane];
+  for (int j0 = row_begin + warp; j0 < row_end; j0 += kWarpsPerBlock * kRowsInFlight<StateT>) {
+    float s[kRowsInFlight<StateT>][kPerLane];
 #pragma unroll
-    for (int r = 0; r < kRowsInFlight; ++r) {
+    for (int r = 0; r < kRowsInFlight<StateT>; ++r) {
       const int j = j0 + r * kWarpsPerBlock;
-      if (j < row_end) LoadRow(state + static_cast<int64_t>(j) * kHeadKDim, lane, s[r]);
+      if (j < row_end) LoadRow<kPerLane>(state + static_cast<int64_t>(j) * kHeadKDim, lane, s[r]);
     }
 #pragma unroll
-    for (int r = 0; r < kRowsInFlight; ++r) {
+    for (int r = 0; r < kRowsInFlight<StateT>; ++r) {
       const int j = j0 + r * kWarpsPerBlock;
       if (j >= row_end) continue;
       const float vj = v[j];
 #pragma unroll
       for (int i = 0; i < kPerLane; ++i) s[r][i] = fmaf(decay[i], s[r][i], k[i] * vj);
-      StoreRow(state + static_cast<int64_t>(j) * kHeadKDim, lane, s[r]);
+      StoreRow<kPerLane>(state + static_cast<int64_t>(j) * kHeadKDim, lane, s[r]);
       for (int g = 0; g < group; ++g) {
         float dot = 0;
 #pragma unroll
@@ -118,8 +141,21 @@ __global__ void __launch_bounds__(kWarpsPerBlock * kWarpSize)
 
 template <int kHeadKDim, typename StateT>
 cudaError_t Launch(const GlaDecodeArgs& args, cudaStream_t stream) {
-  // Enough row blocks to give every SM work even at batch 1, each a few warps' worth.
-  const int rows_per_block = kWarpsPerBlock * kRowsInFlight * 2;
+  // Rows per block: a whole head's rows when the batch is large (q, k and the decay are
+  // then loaded once per head, not once per few rows), split finer while the grid would
+  // leave SMs short of blocks (batch 1 of gla-1.3B: 4 kv heads x 512 rows).
+  static int num_sms = 0;
+  if (num_sms == 0) {
+    int device = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&num_sms, cudaDevAttrMultiProcessorCount, device);
+  }
+  const int64_t sequence_heads = static_cast<int64_t>(args.batch) * args.num_kv_heads;
+  int rows_per_block = args.head_v_dim;
+  while (rows_per_block > kWarpsPerBlock &&
+         sequence_heads * ((args.head_v_dim + rows_per_block - 1) / rows_per_block) < 4 * num_sms) {
+    rows_per_block = (rows_per_block + 1) / 2;
+  }
   const dim3 grid(args.batch * args.num_kv_heads, (args.head_v_dim + rows_per_block - 1) / rows_per_block);
   GlaDecodeKernel<kHeadKDim, StateT><<<grid, kWarpsPerBlock * kWarpSize, 0, stream>>>(args, rows_per_block);
   return cudaGetLastError();
