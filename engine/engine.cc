@@ -191,15 +191,30 @@ bool Engine::Step() {
   }
 
   const int64_t vocab = model_.config.vocab_size;
-  logits_.resize(step.entries.size() * vocab);
-  model_.runner->Forward(step.entries, logits_);
+  const bool on_device = model_.runner->samples_on_device();
+  if (on_device) {
+    // Logits stay on the device: each sequence hands over what its sampler needs.
+    sampling_storage_.resize(step.entries.size());
+    sampling_requests_.assign(step.entries.size(), {});
+    for (size_t i = 0; i < step.entries.size(); ++i) {
+      if (step.entries[i].want_logits) {
+        sampling_requests_[i] = step.entry_requests[i]->seq.DeviceSampling(sampling_storage_[i]);
+      }
+    }
+    sampled_.assign(step.entries.size(), {});
+    model_.runner->ForwardAndSample(step.entries, sampling_requests_, sampled_);
+  } else {
+    logits_.resize(step.entries.size() * vocab);
+    model_.runner->Forward(step.entries, logits_);
+  }
   reuse_.AfterForward(step.entry_requests);
   const absl::Time now = absl::Now();
   for (size_t i = 0; i < step.entries.size(); ++i) {
     if (!step.entries[i].want_logits) continue;
     ActiveRequest& request = *step.entry_requests[i];
     SequenceDelta delta =
-        request.seq.SampleNext(std::span<const float>(logits_).subspan(i * vocab, vocab));
+        on_device ? request.seq.AcceptToken(std::move(sampled_[i]))
+                  : request.seq.SampleNext(std::span<const float>(logits_).subspan(i * vocab, vocab));
     if (request.timings.first_token == absl::InfinitePast()) request.timings.first_token = now;
     if (delta.finish_reason) {
       // The slot still holds the state after the reply; it is freed in Retire.

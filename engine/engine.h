@@ -111,6 +111,10 @@ class Engine {
   Scheduler scheduler_;
   StateReuse reuse_;
   std::vector<float> logits_;  // [entries, vocab], reused across steps
+  // Per-step inputs and outputs of sampling on the device (runners that do).
+  std::vector<Sequence::DeviceSamplingStorage> sampling_storage_;
+  std::vector<DeviceSamplingRequest> sampling_requests_;
+  std::vector<SampledToken> sampled_;
   EngineObserver* observer_ = nullptr;
 
   std::mutex mutex_;

@@ -18,6 +18,8 @@ struct LoadModelOptions {
   std::filesystem::path dir;
   std::string device = "auto";  // "cpu", "cuda" or "auto" (cuda when built with it and a GPU is present)
   int32_t num_slots = 1;        // states the runner allocates
+  std::string state_dtype = "f32";  // "f32" or "bf16" (bf16: CUDA only)
+  int64_t max_batch_tokens = 2048;  // tokens per Forward the runner prepares for
 };
 
 struct LoadedModel {
@@ -28,6 +30,14 @@ struct LoadedModel {
   std::unique_ptr<Tokenizer> tokenizer;  // null when the checkpoint has no tokenizer.model
   std::unique_ptr<ModelRunner> runner;
 };
+
+// "cpu" or "cuda": what `device` ("cpu", "cuda", "auto") means on this machine and build
+// for this model; "auto" is cuda when the build has the CUDA backend, a GPU is visible and
+// the GPU kernels support the model's head dimensions.
+std::string ResolveDevice(const std::string& device, const ModelConfig& config);
+
+// Bytes of one state element for a --state-dtype value (0 when the name is unknown).
+int64_t StateDtypeBytes(const std::string& state_dtype);
 
 // Every failure (missing or corrupt files, unsupported config, unknown device) comes back
 // as a status whose message says what and where.

@@ -8,7 +8,9 @@
 #include <span>
 #include <string>
 
+#include "engine/check.h"
 #include "engine/model_config.h"
+#include "engine/sampler.h"
 
 namespace glaserve {
 
@@ -63,6 +65,17 @@ class ModelRunner {
   // to logits[i * vocab_size, (i + 1) * vocab_size); other rows are left untouched.
   // Entries must use distinct slots and at least one token each.
   virtual void Forward(std::span<const SequenceBatchEntry> batch, std::span<float> logits) = 0;
+
+  // Backends that can sample on their device say so; the engine then calls
+  // ForwardAndSample instead of Forward, and logits never leave the device.
+  virtual bool samples_on_device() const { return false; }
+  // Like Forward, then draws the next token of every entry with want_logits, by
+  // requests[i] for entry i (the other entries' requests and tokens are ignored).
+  virtual void ForwardAndSample(std::span<const SequenceBatchEntry> batch,
+                                std::span<const DeviceSamplingRequest> requests, std::span<SampledToken> tokens) {
+    (void)batch, (void)requests, (void)tokens;
+    CHECK(false) << "ForwardAndSample on a backend that does not sample on its device";
+  }
 };
 
 }  // namespace glaserve

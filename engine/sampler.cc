@@ -55,7 +55,7 @@ double UniformDouble(std::mt19937_64& rng) { return (rng() >> 11) * 0x1.0p-53; }
 }  // namespace
 
 Sampler::Sampler(const SamplingParams& params, std::span<const int32_t> prompt_token_ids)
-    : params_(params), rng_(params.seed.has_value() ? *params.seed : RandomSeed()) {
+    : params_(params), seed_(params.seed.has_value() ? *params.seed : RandomSeed()), rng_(seed_) {
   if (params_.repetition_penalty != 1.0f) {
     seen_token_ids_.insert(prompt_token_ids.begin(), prompt_token_ids.end());
   }
@@ -69,6 +69,21 @@ void Sampler::Accept(int32_t token_id) {
   if (params_.repetition_penalty != 1.0f) seen_token_ids_.insert(token_id);
   if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
     ++output_counts_[token_id];
+  }
+}
+
+void Sampler::PenaltyTokens(std::vector<int32_t>& token_ids, std::vector<int32_t>& output_counts) const {
+  token_ids.clear();
+  output_counts.clear();
+  for (int32_t id : seen_token_ids_) {
+    const auto count = output_counts_.find(id);
+    token_ids.push_back(id);
+    output_counts.push_back(count == output_counts_.end() ? 0 : count->second);
+  }
+  for (const auto& [id, count] : output_counts_) {
+    if (seen_token_ids_.contains(id)) continue;  // listed above
+    token_ids.push_back(id);
+    output_counts.push_back(count);
   }
 }
 

@@ -43,6 +43,19 @@ struct SampledToken {
   std::vector<TokenLogprob> top;  // params.logprobs best raw tokens, best first
 };
 
+// What a backend that samples on its device (ModelRunner::ForwardAndSample) needs to
+// draw one sequence's next token by the rules above. Draws there come from a
+// counter-based generator keyed by (seed, draw_index): a seeded request is reproducible
+// on that backend, though its draws differ from this class's (another generator).
+struct DeviceSamplingRequest {
+  const SamplingParams* params = nullptr;
+  uint64_t seed = 0;
+  uint64_t draw_index = 0;  // tokens drawn before this one
+  std::span<const int32_t> penalty_token_ids;      // distinct ids the penalties apply to
+  std::span<const int32_t> penalty_output_counts;  // each one's count among output tokens
+  std::span<const int32_t> banned_token_ids;
+};
+
 // One per sequence; not thread-safe. Memory is O(distinct prompt and output tokens),
 // never O(vocab), because thousands of sequences each own one.
 class Sampler {
@@ -58,6 +71,12 @@ class Sampler {
   void Accept(int32_t token_id);
 
   int32_t num_output_tokens() const { return num_output_tokens_; }
+
+  // For drawing on the device (engine/model_runner.h DeviceSamplingRequest): this
+  // sampler's seed (the request's, or the random one it chose), and the tokens its
+  // penalties apply to with their counts among output tokens (empty with penalties off).
+  uint64_t seed() const { return seed_; }
+  void PenaltyTokens(std::vector<int32_t>& token_ids, std::vector<int32_t>& output_counts) const;
 
   // Steps 1-3 only: the logits the sampling rules see. For tests and reference checks.
   std::vector<float> PenalizedLogits(std::span<const float> logits,
@@ -75,6 +94,7 @@ class Sampler {
   std::vector<int32_t> KeepCandidates(std::vector<float>& scores) const;
 
   SamplingParams params_;
+  uint64_t seed_;
   std::mt19937_64 rng_;
   std::unordered_set<int32_t> seen_token_ids_;             // prompt + output; step 2
   std::unordered_map<int32_t, int32_t> output_counts_;     // output only; step 3

@@ -62,7 +62,23 @@ bool Sequence::IsStopToken(int32_t token_id) const {
 SequenceDelta Sequence::SampleNext(std::span<const float> logits) {
   CHECK(!finished()) << "SampleNext on a finished sequence";
   CHECK(prefill_done()) << "SampleNext before the prompt was prefilled";
-  SampledToken sampled = sampler_.Sample(logits, BannedTokenIds());
+  return AcceptToken(sampler_.Sample(logits, BannedTokenIds()));
+}
+
+DeviceSamplingRequest Sequence::DeviceSampling(DeviceSamplingStorage& storage) const {
+  DeviceSamplingRequest request;
+  request.params = &params_;
+  request.seed = sampler_.seed();
+  request.draw_index = static_cast<uint64_t>(sampler_.num_output_tokens());
+  sampler_.PenaltyTokens(storage.penalty_token_ids, storage.penalty_output_counts);
+  request.penalty_token_ids = storage.penalty_token_ids;
+  request.penalty_output_counts = storage.penalty_output_counts;
+  request.banned_token_ids = BannedTokenIds();
+  return request;
+}
+
+SequenceDelta Sequence::AcceptToken(SampledToken sampled) {
+  CHECK(!finished()) << "AcceptToken on a finished sequence";
   sampler_.Accept(sampled.token_id);
   output_token_ids_.push_back(sampled.token_id);
 

@@ -68,6 +68,15 @@ class Sequence {
   // stopping rules. Must not be called once finished.
   SequenceDelta SampleNext(std::span<const float> logits);
 
+  // The same for a token drawn elsewhere (on the device, from DeviceSampling()'s inputs).
+  SequenceDelta AcceptToken(SampledToken sampled);
+  // What the device needs to draw this sequence's next token; the spans point into
+  // `storage`, which must outlive their use.
+  struct DeviceSamplingStorage {
+    std::vector<int32_t> penalty_token_ids, penalty_output_counts;
+  };
+  DeviceSamplingRequest DeviceSampling(DeviceSamplingStorage& storage) const;
+
   // Ends the sequence from outside (cancellation); returns the final delta.
   SequenceDelta Finish(FinishReason reason);
 

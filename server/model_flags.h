@@ -1,4 +1,4 @@
-// Flags shared by every subcommand that loads a model (--model, --device).
+// Flags shared by every subcommand that loads a model (--model, --device, --state-dtype).
 #ifndef GLASERVE_SERVER_MODEL_FLAGS_H_
 #define GLASERVE_SERVER_MODEL_FLAGS_H_
 
@@ -11,13 +11,17 @@
 
 ABSL_DECLARE_FLAG(std::string, model);
 ABSL_DECLARE_FLAG(std::string, device);
+ABSL_DECLARE_FLAG(std::string, state_dtype);
 
 namespace glaserve {
 
 // --model, or the shipped default model when it is not given.
 std::filesystem::path ModelDirFromFlags();
 
-absl::StatusOr<LoadedModel> LoadModelFromFlags(int32_t num_slots);
+// The backend --device names on this machine: "cpu" or "cuda".
+std::string DeviceFromFlags(const ModelConfig& config);
+
+absl::StatusOr<LoadedModel> LoadModelFromFlags(int32_t num_slots, int64_t max_batch_tokens = 2048);
 
 }  // namespace glaserve
 

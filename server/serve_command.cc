@@ -62,6 +62,10 @@ namespace {
 
 constexpr int64_t kDefaultCpuStateMemory = 4LL << 30;
 constexpr int32_t kDefaultCpuMaxSeqs = 256;
+// A GPU holds far more streams: states are the memory a GLA server spends, and 32 GiB
+// leaves room for the weights and activations of the published models on an 80 GB card.
+constexpr int64_t kDefaultCudaStateMemory = 32LL << 30;
+constexpr int32_t kDefaultCudaMaxSeqs = 1024;
 const char kServiceName[] = "glaserve.v1.TextGeneration";
 
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const char* flag) {
@@ -126,10 +130,17 @@ int RunServeCommand() {
   // Slots: --max-seqs alone sets them; --state-memory sizes them from a byte budget
   // (capped by --max-seqs when both are given). With neither, the CPU backend takes
   // kDefaultCpuMaxSeqs within kDefaultCpuStateMemory: more streams than that only slow
-  // each other down on a CPU. CPU states are fp32.
+  // each other down on a CPU; the CUDA backend kDefaultCudaMaxSeqs within
+  // kDefaultCudaStateMemory.
   absl::StatusOr<ModelConfig> config = LoadModelConfig(ModelDirFromFlags());
   if (!config.ok()) return Fail(config.status());
-  const int64_t state_bytes = config->state_elements_per_sequence() * static_cast<int64_t>(sizeof(float));
+  const int64_t dtype_bytes = StateDtypeBytes(absl::GetFlag(FLAGS_state_dtype));
+  if (dtype_bytes == 0) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--state-dtype=", absl::GetFlag(FLAGS_state_dtype), " is not one of f32, bf16")));
+  }
+  const int64_t state_bytes = config->state_elements_per_sequence() * dtype_bytes;
+  const bool on_gpu = DeviceFromFlags(*config) == "cuda";
   const int32_t max_seqs = absl::GetFlag(FLAGS_max_seqs);
   const int64_t state_memory_flag = absl::GetFlag(FLAGS_state_memory);
   int32_t num_slots;
@@ -138,13 +149,14 @@ int RunServeCommand() {
   } else if (max_seqs > 0) {
     num_slots = max_seqs;
   } else {
-    num_slots = SlotsForMemory(kDefaultCpuStateMemory, state_bytes, kDefaultCpuMaxSeqs);
+    num_slots = on_gpu ? SlotsForMemory(kDefaultCudaStateMemory, state_bytes, kDefaultCudaMaxSeqs)
+                       : SlotsForMemory(kDefaultCpuStateMemory, state_bytes, kDefaultCpuMaxSeqs);
   }
   if (num_slots <= 0) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         "--state-memory=", state_memory_flag, " holds no state of ", state_bytes, " bytes")));
   }
-  absl::StatusOr<LoadedModel> model = LoadModelFromFlags(num_slots);
+  absl::StatusOr<LoadedModel> model = LoadModelFromFlags(num_slots, absl::GetFlag(FLAGS_max_batch_tokens));
   if (!model.ok()) return Fail(model.status());
 
   EngineOptions options;

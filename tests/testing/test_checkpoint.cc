@@ -21,7 +21,11 @@ std::filesystem::path MakeTempDir(const std::string& name) {
 }
 
 bool WriteRandomCheckpoint(const std::filesystem::path& dir, const std::vector<std::string>& args) {
-  std::string command = absl::StrCat(GLASERVE_PYTHON, " ", GLASERVE_SOURCE_DIR,
+  // GLASERVE_TEST_PYTHON / GLASERVE_TEST_SOURCE_DIR override the build's paths, for test
+  // binaries carried to another machine (a GPU host without our Debian python).
+  const char* python = std::getenv("GLASERVE_TEST_PYTHON");
+  const char* source_dir = std::getenv("GLASERVE_TEST_SOURCE_DIR");
+  std::string command = absl::StrCat(python ? python : GLASERVE_PYTHON, " ", source_dir ? source_dir : GLASERVE_SOURCE_DIR,
                                      "/scripts/make_random_checkpoint.py --out '", dir.string(), "'");
   for (const std::string& arg : args) absl::StrAppend(&command, " '", arg, "'");
   const int rc = std::system(command.c_str());
