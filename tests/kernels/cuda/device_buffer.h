@@ -1,15 +1,18 @@
 // Helpers for GPU kernel tests: device buffers filled from host vectors, a GPU presence
-// check, and an all-close comparison that prints the first mismatches.
+// check, and all-close comparisons (fp32, and bf16 within one ulp) that print the first
+// mismatches.
 #ifndef GLASERVE_TESTS_KERNELS_CUDA_DEVICE_BUFFER_H_
 #define GLASERVE_TESTS_KERNELS_CUDA_DEVICE_BUFFER_H_
 
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/cpu/half_convert.h"
 
 namespace glaserve::kernels::cuda::testing {
 
@@ -54,6 +57,24 @@ inline void ExpectAllClose(const std::vector<float>& got, const std::vector<floa
   }
   EXPECT_EQ(mismatches, 0) << what << ": " << mismatches << " of " << got.size() << " differ (atol " << atol
                            << ", rtol " << rtol << ")";
+}
+
+// A bf16 NaN: poisons outputs so that unwritten elements fail the comparison.
+inline constexpr uint16_t kBf16Nan = 0x7fc0;
+
+// Every element within one bf16 ulp of the rounded reference; NaN (unwritten) never passes.
+inline void ExpectBf16Close(const std::vector<uint16_t>& got, const std::vector<float>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  int mismatches = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const float rounded = Bf16ToFloat(FloatToBf16(want[i]));
+    const float ulp = rounded == 0 ? 1e-30f : std::ldexp(1.0f, std::ilogb(rounded) - 7);
+    const float value = Bf16ToFloat(got[i]);
+    if (!(std::fabs(value - rounded) <= ulp)) {
+      if (++mismatches <= 5) ADD_FAILURE() << what << "[" << i << "]: got " << value << " want " << rounded;
+    }
+  }
+  EXPECT_EQ(mismatches, 0) << what << ": " << mismatches << " of " << got.size() << " differ by more than 1 ulp";
 }
 
 }  // namespace glaserve::kernels::cuda::testing

@@ -20,21 +20,6 @@
 namespace glaserve::kernels::cuda {
 namespace {
 
-// Every element within one bf16 ulp of the rounded reference; NaN (unwritten) never passes.
-void ExpectBf16Close(const std::vector<uint16_t>& got, const std::vector<float>& want, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  int mismatches = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const float rounded = Bf16ToFloat(FloatToBf16(want[i]));
-    const float ulp = rounded == 0 ? 1e-30f : std::ldexp(1.0f, std::ilogb(rounded) - 7);
-    const float value = Bf16ToFloat(got[i]);
-    if (!(std::fabs(value - rounded) <= ulp)) {
-      if (++mismatches <= 5) ADD_FAILURE() << what << "[" << i << "]: got " << value << " want " << rounded;
-    }
-  }
-  EXPECT_EQ(mismatches, 0) << what << ": " << mismatches << " of " << got.size() << " differ by more than 1 ulp";
-}
-
 struct RmsNormShape {
   int rows, width, in_stride, out_stride;
   bool gather;
@@ -69,7 +54,7 @@ TEST_P(RmsNormCudaTest, MatchesCpuRmsNorm) {
   testing::DeviceBuffer<float> d_in(in), d_weight(weight);
   testing::DeviceBuffer<int32_t> d_index(row_index);
   // Poison with bf16 NaN: an unwritten element fails; the gaps between rows must stay poisoned.
-  const std::vector<uint16_t> poison(want.size(), 0x7fc0);
+  const std::vector<uint16_t> poison(want.size(), testing::kBf16Nan);
   testing::DeviceBuffer<uint16_t> d_out(poison);
   RmsNormArgs args;
   args.num_rows = s.rows;
@@ -94,11 +79,11 @@ TEST_P(RmsNormCudaTest, MatchesCpuRmsNorm) {
         got.push_back(out[at]);
         want_rows.push_back(want[at]);
       } else {
-        EXPECT_EQ(out[at], 0x7fc0) << "row " << r << " written past its width at " << i;
+        EXPECT_EQ(out[at], testing::kBf16Nan) << "row " << r << " written past its width at " << i;
       }
     }
   }
-  ExpectBf16Close(got, want_rows, "out");
+  testing::ExpectBf16Close(got, want_rows, "out");
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, RmsNormCudaTest,

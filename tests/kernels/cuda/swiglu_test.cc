@@ -20,23 +20,6 @@
 namespace glaserve::kernels::cuda {
 namespace {
 
-constexpr uint16_t kBf16Nan = 0x7fc0;
-
-// Every element within one bf16 ulp of the rounded reference; NaN (unwritten) never passes.
-void ExpectBf16Close(const std::vector<uint16_t>& got, const std::vector<float>& want, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  int mismatches = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const float rounded = Bf16ToFloat(FloatToBf16(want[i]));
-    const float ulp = rounded == 0 ? 1e-30f : std::ldexp(1.0f, std::ilogb(rounded) - 7);
-    const float value = Bf16ToFloat(got[i]);
-    if (!(std::fabs(value - rounded) <= ulp)) {
-      if (++mismatches <= 5) ADD_FAILURE() << what << "[" << i << "]: got " << value << " want " << rounded;
-    }
-  }
-  EXPECT_EQ(mismatches, 0) << what << ": " << mismatches << " of " << got.size() << " differ by more than 1 ulp";
-}
-
 struct SwiGluShape {
   int tokens, width, in_stride, out_stride;
   int in_offset;  // floats the input starts past an allocation: 1 breaks 16-byte alignment
@@ -64,7 +47,7 @@ TEST_P(SwiGluCudaTest, MatchesCpuLoop) {
   }
 
   testing::DeviceBuffer<float> d_in(in);
-  testing::DeviceBuffer<uint16_t> d_out(std::vector<uint16_t>(static_cast<size_t>(s.tokens) * s.out_stride, kBf16Nan));
+  testing::DeviceBuffer<uint16_t> d_out(std::vector<uint16_t>(static_cast<size_t>(s.tokens) * s.out_stride, testing::kBf16Nan));
   SwiGluArgs args;
   args.num_tokens = s.tokens;
   args.width = s.width;
@@ -82,11 +65,11 @@ TEST_P(SwiGluCudaTest, MatchesCpuLoop) {
       if (j < s.width) {
         got.push_back(out[t * s.out_stride + j]);
       } else {
-        EXPECT_EQ(out[t * s.out_stride + j], kBf16Nan) << "token " << t << " written past its width at " << j;
+        EXPECT_EQ(out[t * s.out_stride + j], testing::kBf16Nan) << "token " << t << " written past its width at " << j;
       }
     }
   }
-  ExpectBf16Close(got, want, "out");
+  testing::ExpectBf16Close(got, want, "out");
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, SwiGluCudaTest,
