@@ -40,6 +40,12 @@ ABSL_FLAG(int64_t, max_batch_tokens, 2048, "Tokens per engine step (decodes + pr
 ABSL_FLAG(int32_t, max_waiting, 256, "Requests that may wait for a slot; beyond that they get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int64_t, max_prompt_tokens, 1 << 20, "Longest prompt accepted, in tokens.");
 ABSL_FLAG(double, drain_timeout, 30, "Seconds running streams get to finish after SIGTERM.");
+ABSL_FLAG(int64_t, stream_buffer_bytes, glaserve::kDefaultStreamBufferBytes,
+          "Unsent output a stream may hold; when a client reads slower than that, its request "
+          "pauses (keeping its slot) until the client catches up.");
+ABSL_FLAG(double, stream_stall_timeout, 60,
+          "Seconds a stream may stay paused on a client that reads nothing before it is ended "
+          "with RESOURCE_EXHAUSTED and its slot freed; 0 waits forever.");
 ABSL_FLAG(int64_t, max_receive_message_bytes, 64 << 20,
           "Largest request message accepted (the default fits a 1M-token prompt).");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain file; enables TLS with --tls-key.");
@@ -145,6 +151,12 @@ int RunServeCommand() {
     return Fail(absl::InvalidArgumentError(
         "--max-batch-tokens and --max-prompt-tokens must be > 0, --max-waiting >= 0"));
   }
+  const double stall_seconds = absl::GetFlag(FLAGS_stream_stall_timeout);
+  const int64_t stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
+  if (!(stall_seconds >= 0) || stream_buffer_bytes <= 0) {
+    return Fail(absl::InvalidArgumentError("--stream-stall-timeout must be >= 0, --stream-buffer-bytes > 0"));
+  }
+  options.stall_timeout = stall_seconds > 0 ? absl::Seconds(stall_seconds) : absl::InfiniteDuration();
   const std::string log_level = absl::GetFlag(FLAGS_log_level);
   if (log_level != "debug" && log_level != "info" && log_level != "warning" && log_level != "error") {
     return Fail(absl::InvalidArgumentError(
@@ -164,7 +176,7 @@ int RunServeCommand() {
   }
   engine.Start();
 
-  TextGenerationService service(engine, *auth_token, &server_metrics);
+  TextGenerationService service(engine, *auth_token, &server_metrics, stream_buffer_bytes);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
