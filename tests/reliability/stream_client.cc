@@ -40,6 +40,10 @@ void Stream::OnReadDone(bool ok) {
     context_.TryCancel();
   }
   if (plan_.stall_after_responses && outcome_.num_responses == *plan_.stall_after_responses) {
+    if (plan_.cancel_when_stalled && !outcome_.cancelled_by_client) {
+      outcome_.cancelled_by_client = true;
+      context_.TryCancel();
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     stalled_ = true;
     changed_.notify_all();

@@ -30,6 +30,7 @@ struct StreamPlan {
   std::optional<absl::Duration> deadline;  // from the start of the call
   // Stop reading after this many responses, until Resume(); nullopt reads to the end.
   std::optional<int> stall_after_responses;
+  bool cancel_when_stalled = false;  // then cancel instead of waiting for Resume()
   absl::Duration read_delay = absl::ZeroDuration();  // pause before each next read (a slow reader)
 };
 
