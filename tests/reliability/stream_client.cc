@@ -33,6 +33,7 @@ void Stream::OnReadDone(bool ok) {
   ++outcome_.num_responses;
   outcome_.num_tokens += response_.token_ids_size();
   outcome_.text += response_.text();
+  if (response_.finish_reason() != v1::FINISH_REASON_UNSPECIFIED) outcome_.finish_reason = response_.finish_reason();
   outcome_.token_ids.insert(outcome_.token_ids.end(), response_.token_ids().begin(), response_.token_ids().end());
   if (plan_.cancel_after_tokens && !outcome_.cancelled_by_client &&
       outcome_.num_tokens >= *plan_.cancel_after_tokens) {
@@ -40,9 +41,13 @@ void Stream::OnReadDone(bool ok) {
     context_.TryCancel();
   }
   if (plan_.stall_after_responses && outcome_.num_responses == *plan_.stall_after_responses) {
-    if (plan_.cancel_when_stalled && !outcome_.cancelled_by_client) {
-      outcome_.cancelled_by_client = true;
-      context_.TryCancel();
+    if (plan_.cancel_when_stalled) {
+      if (!outcome_.cancelled_by_client) {
+        outcome_.cancelled_by_client = true;
+        context_.TryCancel();
+      }
+    } else {
+      AddHold();  // Resume() reads from outside a reaction: keep the call open until then
     }
     std::lock_guard<std::mutex> lock(mutex_);
     stalled_ = true;
@@ -53,7 +58,10 @@ void Stream::OnReadDone(bool ok) {
   StartRead(&response_);
 }
 
-void Stream::Resume() { StartRead(&response_); }
+void Stream::Resume() {
+  StartRead(&response_);
+  RemoveHold();
+}
 
 void Stream::OnDone(const grpc::Status& status) {
   outcome_.code = status.error_code();
@@ -68,7 +76,11 @@ void Stream::OnDone(const grpc::Status& status) {
 
 bool Stream::WaitStalled(absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return stalled_ || done_; });
+  if (timeout == absl::InfiniteDuration()) {  // wait_for would overflow
+    changed_.wait(lock, [this] { return stalled_ || done_; });
+  } else {
+    changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return stalled_ || done_; });
+  }
   return stalled_;
 }
 
@@ -137,17 +149,26 @@ std::vector<StreamOutcome> RunUsers(const std::shared_ptr<grpc::Channel>& channe
     users.emplace_back([&] {
       while (absl::Now() < end) {
         StreamPlan plan;
+        int64_t index;
         {
           std::lock_guard<std::mutex> lock(mutex);
-          plan = make_plan(next_index++);
+          index = next_index++;
+          plan = make_plan(index);
         }
+        const bool stalls = plan.stall_after_responses && !plan.cancel_when_stalled;
+        const absl::Duration resume_after = plan.resume_after;
         Stream stream(std::move(plan));
         stream.Start(*stub);
+        if (stalls && stream.WaitStalled(absl::InfiniteDuration())) {
+          absl::SleepFor(resume_after);
+          stream.Resume();
+        }
         stream.WaitDone(absl::InfiniteDuration());
         const bool refused = stream.outcome().code == grpc::StatusCode::RESOURCE_EXHAUSTED;
         {
           std::lock_guard<std::mutex> lock(mutex);
-          outcomes.push_back(stream.outcome());
+          if (static_cast<int64_t>(outcomes.size()) <= index) outcomes.resize(index + 1);
+          outcomes[index] = stream.outcome();
         }
         if (refused) absl::SleepFor(backoff);
       }

@@ -31,6 +31,8 @@ struct StreamPlan {
   // Stop reading after this many responses, until Resume(); nullopt reads to the end.
   std::optional<int> stall_after_responses;
   bool cancel_when_stalled = false;  // then cancel instead of waiting for Resume()
+  // RunUsers only: read again this long after the stall.
+  absl::Duration resume_after = absl::ZeroDuration();
   absl::Duration read_delay = absl::ZeroDuration();  // pause before each next read (a slow reader)
 };
 
@@ -42,6 +44,7 @@ struct StreamOutcome {
   std::string text;
   std::vector<int32_t> token_ids;
   bool cancelled_by_client = false;
+  v1::FinishReason finish_reason = v1::FINISH_REASON_UNSPECIFIED;  // of the last response
   absl::Duration duration;  // start to status
   // Gaps between consecutive responses, from the second response on (a response per
   // token when the client keeps up).
@@ -93,7 +96,8 @@ std::vector<StreamOutcome> RunStreams(const std::string& address, std::vector<St
 
 // Closed-loop load: `num_users` clients, each sending one stream after another (plan
 // from `make_plan(request_index)`) until `duration` passed, and waiting `backoff` after a
-// refusal (RESOURCE_EXHAUSTED) as a polite client does. Returns every outcome.
+// refusal (RESOURCE_EXHAUSTED) as a polite client does. Returns every outcome, indexed
+// like the plans. `make_plan` is called under a lock.
 std::vector<StreamOutcome> RunUsers(const std::shared_ptr<grpc::Channel>& channel, int num_users,
                                     absl::Duration duration, const std::function<StreamPlan(int64_t)>& make_plan,
                                     absl::Duration backoff);
