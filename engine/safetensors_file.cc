@@ -96,6 +96,7 @@ int64_t TensorView::num_elements() const {
 
 void TensorView::CopyToFloat(std::span<float> out) const {
   CHECK_EQ(static_cast<int64_t>(out.size()), num_elements()) << "CopyToFloat: size mismatch";
+  if (out.empty()) return;  // memcpy must not see the null data of an empty span
   // Copy through memcpy: the mapping gives no alignment guarantee for tensor data.
   switch (dtype) {
     case DType::kF32:
