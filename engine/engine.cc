@@ -118,6 +118,7 @@ bool Engine::WaitIdle(absl::Duration timeout) {
 }
 
 void Engine::Loop() {
+  bool worked = true;
   while (true) {
     bool idle;
     {
@@ -133,9 +134,14 @@ void Engine::Loop() {
       wake_.wait(lock, [this] {
         return stopping_ || !incoming_.empty() || scheduler_.num_running() + scheduler_.num_waiting() > 0;
       });
+      // Requests in flight but nothing to run: all are paused. Look again shortly (for a
+      // resume, a cancel, a stall) rather than spin.
+      if (!worked) {
+        wake_.wait_for(lock, std::chrono::milliseconds(2), [this] { return stopping_ || !incoming_.empty(); });
+      }
       if (stopping_) return;
     }
-    Step();
+    worked = Step();
   }
 }
 
@@ -162,6 +168,10 @@ void Engine::EndInterrupted(absl::Time now) {
       r.end_status = absl::CancelledError("the request was cancelled");
     } else if (now >= r.deadline) {
       r.end_status = absl::DeadlineExceededError("the request's deadline passed");
+    } else if (now - r.handle->paused_since() >= options_.stall_timeout) {
+      r.end_status = absl::ResourceExhaustedError(absl::StrCat(
+          "the client read nothing for ", absl::FormatDuration(options_.stall_timeout),
+          " while its stream buffer was full (--stream-stall-timeout)"));
     } else {
       return;
     }

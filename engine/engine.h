@@ -29,6 +29,8 @@ struct EngineOptions {
   int32_t max_waiting = 256;        // requests that may wait for a slot; beyond: refused
   int64_t max_prompt_tokens = 1 << 20;
   StateReuseOptions reuse = {};  // prefix cache and sessions (both off by default)
+  // A request paused (RequestHandle::Pause) this long is ended with RESOURCE_EXHAUSTED.
+  absl::Duration stall_timeout = absl::Seconds(60);
 };
 
 // What one step did, for metrics.
@@ -99,7 +101,7 @@ class Engine {
   void Loop();
   // Moves submitted requests into the scheduler.
   void TakeIncoming();
-  // Ends cancelled and expired requests.
+  // Ends cancelled, expired and stalled requests.
   void EndInterrupted(absl::Time now);
   // Sends final updates to finished requests and drops them.
   void Retire(absl::Time now);

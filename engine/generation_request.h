@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/sampling_params.h"
 #include "engine/sequence.h"
@@ -74,8 +75,25 @@ class RequestHandle {
   void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
+  // Backpressure from a consumer whose buffer is full (a client that stopped reading):
+  // while paused the engine decodes no tokens for the request but keeps its slot. A pause
+  // longer than EngineOptions::stall_timeout ends the request (RESOURCE_EXHAUSTED).
+  void Pause() {
+    int64_t not_paused = 0;
+    paused_since_ns_.compare_exchange_strong(not_paused, absl::GetCurrentTimeNanos(),
+                                             std::memory_order_relaxed);
+  }
+  void Resume() { paused_since_ns_.store(0, std::memory_order_relaxed); }
+  bool paused() const { return paused_since_ns_.load(std::memory_order_relaxed) != 0; }
+  // When the current pause began; InfiniteFuture when not paused.
+  absl::Time paused_since() const {
+    const int64_t ns = paused_since_ns_.load(std::memory_order_relaxed);
+    return ns == 0 ? absl::InfiniteFuture() : absl::FromUnixNanos(ns);
+  }
+
  private:
   std::atomic<bool> cancelled_{false};
+  std::atomic<int64_t> paused_since_ns_{0};  // 0: not paused
 };
 
 }  // namespace glaserve

@@ -44,10 +44,28 @@ absl::Status ReadBool(const Json& config, const char* field, bool* out) {
   return absl::OkStatus();
 }
 
+// Far beyond any real model (hidden sizes are ~1e4, vocabularies ~1e5), and small enough
+// that products of sizes (weights, a state of L x H x dv x dk) cannot overflow int64.
+constexpr int64_t kMaxDimension = int64_t{1} << 20;
+
 absl::Status RequirePositive(const char* field, int64_t value) {
+  if (value > kMaxDimension) {
+    return absl::InvalidArgumentError(absl::StrCat("config.json: ", field, "=", value,
+                                                   " is larger than the largest supported (", kMaxDimension, ")"));
+  }
   if (value > 0) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("config.json: ", field, "=", value, " must be a positive integer"));
+}
+
+// int(x) of a size computed in floating point, or an error naming `field` when it is not
+// in [1, kMaxDimension] (checked before the cast: a huge double does not fit int64).
+absl::StatusOr<int64_t> DerivedDimension(const char* field, double field_value, double value, const char* what) {
+  if (!(value >= 1 && value <= static_cast<double>(kMaxDimension))) {
+    return absl::InvalidArgumentError(absl::StrCat("config.json: ", field, "=", field_value, " gives ", what, " ",
+                                                   value, ", outside [1, ", kMaxDimension, "]"));
+  }
+  return static_cast<int64_t>(value);
 }
 
 // Options that change the model's math in ways we do not implement. Any truthy value
@@ -136,7 +154,8 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text) {
                               {"num_hidden_layers", c.num_hidden_layers},
                               {"num_heads", c.num_heads},
                               {"vocab_size", c.vocab_size},
-                              {"gate_low_rank_dim", c.gate_low_rank_dim}}) {
+                              {"gate_low_rank_dim", c.gate_low_rank_dim},
+                              {"num_kv_heads", c.num_kv_heads}}) {
     if (absl::Status s = RequirePositive(field, value); !s.ok()) return s;
   }
   if (num_kv_heads < 0 || c.num_heads % c.num_kv_heads != 0) {
@@ -156,8 +175,12 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text) {
   }
 
   // Python's int() truncation, as fla computes these.
-  c.key_dim = static_cast<int64_t>(c.hidden_size * c.expand_k);
-  c.value_dim = static_cast<int64_t>(c.hidden_size * c.expand_v);
+  absl::StatusOr<int64_t> key_dim = DerivedDimension("expand_k", c.expand_k, c.hidden_size * c.expand_k, "key dim");
+  if (!key_dim.ok()) return key_dim.status();
+  absl::StatusOr<int64_t> value_dim = DerivedDimension("expand_v", c.expand_v, c.hidden_size * c.expand_v, "value dim");
+  if (!value_dim.ok()) return value_dim.status();
+  c.key_dim = *key_dim;
+  c.value_dim = *value_dim;
   if (c.key_dim <= 0 || c.key_dim % c.num_heads != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("config.json: expand_k=", c.expand_k, " gives key dim ", c.key_dim,
@@ -171,13 +194,13 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text) {
   c.head_k_dim = c.key_dim / c.num_heads;
   c.head_v_dim = c.value_dim / c.num_heads;
   if (intermediate_size > 0) {
+    if (absl::Status s = RequirePositive("intermediate_size", intermediate_size); !s.ok()) return s;
     c.intermediate_size = intermediate_size;
   } else {
-    int64_t base = static_cast<int64_t>(c.hidden_size * c.hidden_ratio * 2 / 3);
-    c.intermediate_size = 256 * ((base + 255) / 256);
-  }
-  if (c.intermediate_size <= 0) {
-    return FieldError("hidden_ratio", c.hidden_ratio, "gives a non-positive MLP width");
+    absl::StatusOr<int64_t> base =
+        DerivedDimension("hidden_ratio", c.hidden_ratio, c.hidden_size * c.hidden_ratio * 2 / 3, "MLP width");
+    if (!base.ok()) return base.status();
+    c.intermediate_size = 256 * ((*base + 255) / 256);
   }
   return c;
 }

@@ -96,6 +96,7 @@ int64_t TensorView::num_elements() const {
 
 void TensorView::CopyToFloat(std::span<float> out) const {
   CHECK_EQ(static_cast<int64_t>(out.size()), num_elements()) << "CopyToFloat: size mismatch";
+  if (out.empty()) return;  // memcpy must not see the null data of an empty span
   // Copy through memcpy: the mapping gives no alignment guarantee for tensor data.
   switch (dtype) {
     case DType::kF32:
@@ -141,8 +142,21 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(
   file->path_ = path;
   file->mapping_ = mapping;
   file->mapping_size_ = file_size;
-  auto* base = static_cast<const std::byte*>(mapping);
+  absl::StatusOr<std::map<std::string, TensorView>> tensors =
+      ParseTensors(std::span<const std::byte>(static_cast<const std::byte*>(mapping), file_size), name);
+  if (!tensors.ok()) return tensors.status();
+  file->tensors_ = *std::move(tensors);
+  return file;
+}
 
+absl::StatusOr<std::map<std::string, TensorView>> SafetensorsFile::ParseTensors(
+    std::span<const std::byte> file_bytes, const std::string& name) {
+  const uint64_t file_size = file_bytes.size();
+  if (file_size < 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": truncated (", file_size, " bytes, no header length)"));
+  }
+  const std::byte* base = file_bytes.data();
   uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | static_cast<uint8_t>(base[i]);
   if (header_size > kMaxHeaderBytes || header_size > file_size - 8) {
@@ -156,6 +170,7 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(
     return absl::InvalidArgumentError(absl::StrCat(name, ": header is not a valid JSON object"));
   }
   std::span<const std::byte> data(base + 8 + header_size, file_size - 8 - header_size);
+  std::map<std::string, TensorView> tensors;
   for (const auto& [tensor_name, entry] : header.items()) {
     if (tensor_name == "__metadata__") continue;
     absl::StatusOr<TensorView> view = ParseTensorEntry(entry, data);
@@ -163,9 +178,9 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(
       return absl::InvalidArgumentError(
           absl::StrCat(name, ": tensor ", tensor_name, ": ", view.status().message()));
     }
-    file->tensors_.emplace(tensor_name, *std::move(view));
+    tensors.emplace(tensor_name, *std::move(view));
   }
-  return file;
+  return tensors;
 }
 
 SafetensorsFile::~SafetensorsFile() {

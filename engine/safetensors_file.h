@@ -38,6 +38,10 @@ class SafetensorsFile {
   // Maps `path` read-only and validates its header: valid JSON, supported dtypes, offsets
   // inside the file, sizes matching shapes.
   static absl::StatusOr<std::unique_ptr<SafetensorsFile>> Open(const std::filesystem::path& path);
+  // The validation Open does, on a whole file's bytes: the tensors, viewing into
+  // `file_bytes`. `name` leads error messages. (Also the entry point of its fuzz target.)
+  static absl::StatusOr<std::map<std::string, TensorView>> ParseTensors(std::span<const std::byte> file_bytes,
+                                                                        const std::string& name);
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;

@@ -30,10 +30,11 @@ std::vector<ActiveRequest*> Scheduler::Admit() {
 ScheduledStep Scheduler::Schedule() {
   ScheduledStep step;
   // Decodes first: one token for every sequence past its prompt, so running streams
-  // keep their pace however much prompt work is queued.
+  // keep their pace however much prompt work is queued. A paused sequence (its client is
+  // not reading) waits, holding its slot.
   for (auto& request : running_) {
     const Sequence& seq = request->seq;
-    if (!seq.prefill_done() || seq.finished()) continue;
+    if (!seq.prefill_done() || seq.finished() || request->handle->paused()) continue;
     step.entries.push_back({*request->slot, std::span<const int32_t>(&seq.output_token_ids().back(), 1),
                             /*want_logits=*/true});
     step.entry_requests.push_back(request.get());

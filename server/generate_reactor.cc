@@ -44,7 +44,9 @@ class GenerateReactor::Sink : public RequestSink {
   bool any_tokens_ = false;    // engine thread only
 };
 
-GenerateReactor::GenerateReactor(Engine& engine, GenerationRequest request, GenerateObserver* observer) {
+GenerateReactor::GenerateReactor(Engine& engine, GenerationRequest request, GenerateObserver* observer,
+                                 int64_t stream_buffer_bytes)
+    : stream_buffer_bytes_(stream_buffer_bytes) {
   request_id_ = request.request_id;
   logprobs_ = request.params.logprobs > 0;
   sink_ = std::make_shared<Sink>(this, observer, absl::Now());
@@ -65,9 +67,14 @@ void GenerateReactor::Deliver(RequestUpdate update) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (finish_called_) return;
   pending_.mutable_text()->append(update.text);
+  // The encoded size, roughly: a varint id, and per logprob entry an id and a float.
+  constexpr int64_t kIdBytes = 5, kLogprobBytes = 12;
+  pending_bytes_ += update.text.size();
   for (GeneratedToken& token : update.tokens) {
     pending_.add_token_ids(token.token_id);
+    pending_bytes_ += kIdBytes;
     if (logprobs_) {
+      pending_bytes_ += kLogprobBytes * static_cast<int64_t>(1 + token.top.size());
       v1::GeneratedTokenLogprobs* logprobs = pending_.add_logprobs();
       logprobs->set_token_id(token.token_id);
       logprobs->set_logprob(token.logprob);
@@ -90,6 +97,19 @@ void GenerateReactor::Deliver(RequestUpdate update) {
       if (!update.state.empty()) pending_.set_state(std::move(update.state));
       has_pending_ = true;
     }
+    // Ended in error while the client reads nothing (a stall, or a deadline or shutdown
+    // meanwhile): the write in flight may never complete, so finish now; a client that
+    // reads again gets what was in flight, then the status.
+    if (!update.status.ok() && paused_ && write_in_flight_) {
+      pending_.Clear();
+      has_pending_ = false;
+      finish_called_ = true;
+      Finish(final_status_);
+      return;
+    }
+  } else if (!paused_ && pending_bytes_ >= stream_buffer_bytes_) {
+    paused_ = true;  // the client is not keeping up: stop generating until a write completes
+    handle_->Pause();
   }
   WriteOrFinishLocked();
 }
@@ -101,6 +121,11 @@ void GenerateReactor::WriteOrFinishLocked() {
     in_flight_ = std::move(pending_);
     pending_.Clear();
     has_pending_ = false;
+    pending_bytes_ = 0;
+    if (paused_) {
+      paused_ = false;
+      handle_->Resume();
+    }
     write_in_flight_ = true;
     StartWrite(&in_flight_);
     return;

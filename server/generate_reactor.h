@@ -1,7 +1,11 @@
 // One Generate stream: a server-write reactor fed by the engine through a sink. The
 // engine never waits on the network: updates are merged into one pending response while
 // a write is in flight (so a slow reader gets tokens coalesced), and exactly one write is
-// in flight at a time. The reactor deletes itself in OnDone.
+// in flight at a time. The pending response is bounded: once it holds
+// `stream_buffer_bytes`, the reactor pauses its request in the engine (the client is not
+// reading) until the write completes; a request paused past the engine's stall timeout is
+// ended, and the stream finishes at once with that status. The reactor deletes itself in
+// OnDone.
 #ifndef GLASERVE_SERVER_GENERATE_REACTOR_H_
 #define GLASERVE_SERVER_GENERATE_REACTOR_H_
 
@@ -17,10 +21,14 @@ namespace glaserve {
 
 class GenerateObserver;
 
+// Default bound on a stream's unsent output (--stream-buffer-bytes).
+inline constexpr int64_t kDefaultStreamBufferBytes = 64 << 10;
+
 class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
  public:
   // Submits the request to the engine, or finishes at once with the refusal status.
-  GenerateReactor(Engine& engine, GenerationRequest request, GenerateObserver* observer);
+  GenerateReactor(Engine& engine, GenerationRequest request, GenerateObserver* observer,
+                  int64_t stream_buffer_bytes = kDefaultStreamBufferBytes);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -38,8 +46,11 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   std::shared_ptr<RequestHandle> handle_;  // guarded by mutex_
   std::string request_id_;
   bool logprobs_ = false;          // whether the client asked for logprobs
+  int64_t stream_buffer_bytes_;    // pause the request when pending_ holds this much
   v1::GenerateResponse pending_;   // merged output not yet written; guarded by mutex_
   bool has_pending_ = false;       // guarded by mutex_
+  int64_t pending_bytes_ = 0;      // about pending_'s encoded size; guarded by mutex_
+  bool paused_ = false;            // whether we paused the request; guarded by mutex_
   v1::GenerateResponse in_flight_; // the message being written (must outlive the write)
   bool write_in_flight_ = false;   // guarded by mutex_
   bool final_received_ = false;    // guarded by mutex_

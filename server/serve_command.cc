@@ -49,6 +49,12 @@ ABSL_FLAG(int64_t, session_bytes, 1LL << 30,
           "Host memory for session states (GenerateRequest.session_id); 0 turns sessions off.");
 ABSL_FLAG(double, session_ttl, 600, "Seconds a session is kept after its last use.");
 ABSL_FLAG(double, drain_timeout, 30, "Seconds running streams get to finish after SIGTERM.");
+ABSL_FLAG(int64_t, stream_buffer_bytes, glaserve::kDefaultStreamBufferBytes,
+          "Unsent output a stream may hold; when a client reads slower than that, its request "
+          "pauses (keeping its slot) until the client catches up.");
+ABSL_FLAG(double, stream_stall_timeout, 60,
+          "Seconds a stream may stay paused on a client that reads nothing before it is ended "
+          "with RESOURCE_EXHAUSTED and its slot freed; 0 waits forever.");
 ABSL_FLAG(int64_t, max_receive_message_bytes, 64 << 20,
           "Largest request message accepted (the default fits a 1M-token prompt, or a gla-1.3B fp32 state "
           "of 50.3 MB as initial_state).");
@@ -179,6 +185,12 @@ int RunServeCommand() {
         "--prefix-cache-bytes, --prefix-cache-chunk-tokens and --session-bytes must be >= 0, "
         "--prefix-cache-min-tokens >= 1 and --session-ttl > 0"));
   }
+  const double stall_seconds = absl::GetFlag(FLAGS_stream_stall_timeout);
+  const int64_t stream_buffer_bytes = absl::GetFlag(FLAGS_stream_buffer_bytes);
+  if (!(stall_seconds >= 0) || stream_buffer_bytes <= 0) {
+    return Fail(absl::InvalidArgumentError("--stream-stall-timeout must be >= 0, --stream-buffer-bytes > 0"));
+  }
+  options.stall_timeout = stall_seconds > 0 ? absl::Seconds(stall_seconds) : absl::InfiniteDuration();
   const std::string log_level = absl::GetFlag(FLAGS_log_level);
   if (log_level != "debug" && log_level != "info" && log_level != "warning" && log_level != "error") {
     return Fail(absl::InvalidArgumentError(
@@ -198,7 +210,7 @@ int RunServeCommand() {
   }
   engine.Start();
 
-  TextGenerationService service(engine, *auth_token, &server_metrics);
+  TextGenerationService service(engine, *auth_token, &server_metrics, stream_buffer_bytes);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -32,8 +32,11 @@ std::string MakeRequestId() {
 }  // namespace
 
 TextGenerationService::TextGenerationService(Engine& engine, std::optional<std::string> auth_token,
-                                             GenerateObserver* observer)
-    : engine_(engine), auth_token_(std::move(auth_token)), observer_(observer) {}
+                                             GenerateObserver* observer, int64_t stream_buffer_bytes)
+    : engine_(engine),
+      auth_token_(std::move(auth_token)),
+      observer_(observer),
+      stream_buffer_bytes_(stream_buffer_bytes) {}
 
 grpc::Status TextGenerationService::Authenticate(const grpc::CallbackServerContext& context) const {
   if (!auth_token_) return grpc::Status::OK;
@@ -66,7 +69,7 @@ grpc::ServerWriteReactor<v1::GenerateResponse>* TextGenerationService::Generate(
   if (deadline != std::chrono::system_clock::time_point::max()) {
     converted->deadline = absl::FromChrono(deadline);
   }
-  return new GenerateReactor(engine_, *std::move(converted), observer_);
+  return new GenerateReactor(engine_, *std::move(converted), observer_, stream_buffer_bytes_);
 }
 
 grpc::Status TextGenerationService::DoTokenize(const v1::TokenizeRequest& request,

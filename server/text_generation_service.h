@@ -15,8 +15,10 @@ namespace glaserve {
 class TextGenerationService final : public v1::TextGeneration::CallbackService {
  public:
   // `auth_token`: when set, every call must carry "authorization: Bearer <token>".
+  // `stream_buffer_bytes`: the bound on each stream's unsent output (see GenerateReactor).
   TextGenerationService(Engine& engine, std::optional<std::string> auth_token,
-                        GenerateObserver* observer = nullptr);
+                        GenerateObserver* observer = nullptr,
+                        int64_t stream_buffer_bytes = kDefaultStreamBufferBytes);
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(grpc::CallbackServerContext* context,
                                                            const v1::GenerateRequest* request) override;
@@ -37,6 +39,7 @@ class TextGenerationService final : public v1::TextGeneration::CallbackService {
   Engine& engine_;
   std::optional<std::string> auth_token_;
   GenerateObserver* observer_;
+  int64_t stream_buffer_bytes_;
 };
 
 }  // namespace glaserve

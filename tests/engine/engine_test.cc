@@ -57,6 +57,15 @@ class EngineTest : public ::testing::Test {
     FAIL() << "requests did not finish";
   }
 
+  // The tokens `request` gets when it runs alone.
+  std::vector<int32_t> RunAlone(GenerationRequest request) {
+    auto engine = MakeEngine(1);
+    std::vector<std::shared_ptr<CollectingSink>> sinks = {std::make_shared<CollectingSink>()};
+    EXPECT_TRUE(engine->Submit(std::move(request), sinks[0]).ok());
+    RunUntilDone(*engine, sinks);
+    return sinks[0]->token_ids();
+  }
+
   static std::filesystem::path* dir_;
 };
 std::filesystem::path* EngineTest::dir_ = nullptr;
@@ -169,6 +178,45 @@ TEST_F(EngineTest, ExpiredDeadlineEndsTheRequest) {
   engine->Step();
   ASSERT_TRUE(sink->finished());
   EXPECT_EQ(sink->final_update().status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(engine->num_slots_used(), 0);
+}
+
+TEST_F(EngineTest, PausedRequestHoldsItsSlotWhileOthersDecode) {
+  auto engine = MakeEngine(2);
+  auto paused_sink = std::make_shared<CollectingSink>(), other_sink = std::make_shared<CollectingSink>();
+  auto paused = engine->Submit(Greedy(Prompt(5, 1), 20), paused_sink);
+  auto other = engine->Submit(Greedy(Prompt(5, 2), 20), other_sink);
+  ASSERT_TRUE(paused.ok() && other.ok());
+  engine->Step();  // both prompts run and give a first token
+  (*paused)->Pause();
+  for (int i = 0; i < 5; ++i) engine->Step();
+  EXPECT_EQ(paused_sink->token_ids().size(), 1u);
+  EXPECT_EQ(other_sink->token_ids().size(), 6u);
+  EXPECT_EQ(engine->num_slots_used(), 2);
+  (*paused)->Resume();
+  std::vector<std::shared_ptr<CollectingSink>> sinks = {paused_sink, other_sink};
+  RunUntilDone(*engine, sinks);
+  EXPECT_TRUE(paused_sink->final_update().status.ok());
+  EXPECT_EQ(paused_sink->token_ids().size(), 20u);
+  // Pausing does not change what is generated.
+  EXPECT_EQ(paused_sink->token_ids(), RunAlone(Greedy(Prompt(5, 1), 20)));
+}
+
+TEST_F(EngineTest, RequestPausedPastTheStallTimeoutIsEnded) {
+  EngineOptions options;
+  options.stall_timeout = absl::Milliseconds(50);
+  auto engine = MakeEngine(1, options);
+  engine->Start();
+  auto sink = std::make_shared<CollectingSink>();
+  auto handle = engine->Submit(Greedy(Prompt(5, 1), 1000000), sink);
+  ASSERT_TRUE(handle.ok());
+  while (sink->token_ids().empty()) absl::SleepFor(absl::Milliseconds(1));
+  (*handle)->Pause();
+  ASSERT_TRUE(sink->WaitFinal(absl::Seconds(30)));
+  EXPECT_EQ(sink->final_update().status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(sink->final_update().status.message(), HasSubstr("--stream-stall-timeout"));
+  EXPECT_TRUE(engine->WaitIdle(absl::Seconds(5)));
+  engine->Stop();  // the counts are published just after the idle signal: join first
   EXPECT_EQ(engine->num_slots_used(), 0);
 }
 

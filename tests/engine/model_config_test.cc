@@ -81,7 +81,11 @@ INSTANTIATE_TEST_SUITE_P(
                       BadConfig{R"(, "expand_k": 0.01)", "expand_k=0.01"},
                       BadConfig{R"(, "eos_token_id": 500)", "eos_token_id=500 is outside"},
                       BadConfig{R"(, "norm_eps": "tiny")", "norm_eps=\"tiny\" is not a number"},
-                      BadConfig{R"(, "tie_word_embeddings": 1)", "tie_word_embeddings=1 is not a boolean"}));
+                      BadConfig{R"(, "tie_word_embeddings": 1)", "tie_word_embeddings=1 is not a boolean"},
+                      // Sizes too large for int64 products (found by the config fuzz target).
+                      BadConfig{R"(, "vocab_size": 9223372036854775807)", "vocab_size=9223372036854775807 is larger"},
+                      BadConfig{R"(, "expand_v": 1e300)", "expand_v=1e+300 gives value dim"},
+                      BadConfig{R"(, "hidden_ratio": -4, "intermediate_size": null)", "hidden_ratio=-4 gives MLP width"}));
 
 TEST(ModelConfigTest, MissingRequiredFieldIsNamed) {
   absl::StatusOr<ModelConfig> c = ParseModelConfig(R"({"hidden_size": 64, "num_heads": 2, "vocab_size": 10})");

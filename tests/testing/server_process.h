@@ -19,6 +19,7 @@ class ServerProcess {
   ~ServerProcess();  // SIGKILLs the process if it still runs
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   // The /metrics port when started with --metrics-port 0 (or any port), else 0.
   int metrics_port() const { return metrics_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
