@@ -8,12 +8,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "engine/check.h"
 #include "server/metrics/collectable.h"
 #include "server/metrics/metric_names.h"
@@ -53,7 +53,7 @@ class Family final : public Collectable {
   // reference stays valid as long as the family (children are never removed).
   Metric& WithLabels(const std::vector<std::string>& label_values) {
     CHECK_EQ(label_values.size(), label_names_.size()) << name_ << ": wrong number of labels";
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto [it, inserted] = children_.try_emplace(label_values);
     if (inserted) {
       it->second.labels = FormatLabels(label_names_, label_values);
@@ -68,7 +68,7 @@ class Family final : public Collectable {
   // HELP and TYPE once, then every child's samples in label-value order.
   void Render(std::string& out) const override {
     AppendFamilyHeader(out, name_, help_, Metric::kType);
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [label_values, child] : children_) {
       child.metric->AppendSamples(out, name_, child.labels);
     }
@@ -84,8 +84,8 @@ class Family final : public Collectable {
   const std::string help_;
   const std::vector<std::string> label_names_;
   const MetricFactory make_metric_;
-  mutable absl::Mutex mu_;
-  std::map<std::vector<std::string>, Child> children_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;  // std::mutex for ThreadSanitizer's sake (see Registry::mu_)
+  std::map<std::vector<std::string>, Child> children_;  // guarded by mu_
 };
 
 }  // namespace glaserve::metrics

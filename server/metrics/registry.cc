@@ -25,7 +25,7 @@ template <typename Metric>
 Family<Metric>& Registry::Add(std::unique_ptr<Family<Metric>> family,
                               const std::vector<std::string>& series_names) {
   Family<Metric>& result = *family;
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   ClaimSeriesNames(series_names);
   families_.push_back(std::move(family));
   return result;
@@ -75,14 +75,14 @@ void Registry::AddCallbackGauge(std::string name, std::string help,
   CheckNotCounterName(name);
   std::vector<std::string> series_names = {name};
   auto gauge = std::make_unique<CallbackGauge>(std::move(name), std::move(help), std::move(value));
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   ClaimSeriesNames(series_names);
   families_.push_back(std::move(gauge));
 }
 
 std::string Registry::Render() const {
   std::string out;
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   for (const std::unique_ptr<Collectable>& family : families_) family->Render(out);
   return out;
 }

@@ -105,7 +105,7 @@ TEST(CancellationStormTest, ThousandsOfCancelledStreamsLeaveNothingBehind) {
   EXPECT_LE(ok, num_completing);
   EXPECT_GT(cancelled, kStreams / 3);
   EXPECT_GT(expired, 0);
-  EXPECT_LT(rss_end - rss_base, 16 << 20);
+  if (testing::kMemoryIsMeasurable) EXPECT_LT(rss_end - rss_base, 16 << 20);
 
   // Every stream the clients saw end OK, the server counted OK, and no other. (A call
   // cancelled before it arrived the server never saw; a refusal may reach a client that

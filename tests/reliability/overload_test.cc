@@ -92,7 +92,7 @@ TEST(OverloadTest, ExcessIsRefusedPromptlyAndAdmittedStreamsKeepTheirPace) {
   // leaves room for prompt work of newly admitted streams and a shared 2-core machine.
   EXPECT_LT(load_p50, 2 * base_p50 + 2);
   EXPECT_LT(load_p99, 3 * base_p99 + 20);
-  EXPECT_LT(rss_end - rss_start, 16 << 20);
+  if (testing::kMemoryIsMeasurable) EXPECT_LT(rss_end - rss_start, 16 << 20);
 }
 
 TEST(OverloadTest, ExcessWaitsForASlotWhileTheQueueHasRoom) {

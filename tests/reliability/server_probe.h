@@ -28,6 +28,16 @@ bool WaitServerIdle(const std::string& address, absl::Duration timeout);
 // VmRSS of process `pid` in bytes, or -1.
 int64_t ResidentBytes(pid_t pid);
 
+// Whether resident memory means anything in this build. Under ASan freed memory sits in a
+// quarantine of up to 256 MiB and shadow memory grows with use, so memory bounds apply to
+// the normal build only (ASan's leak checker covers leaks there). The sanitized test
+// binaries run against the server built the same way.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kMemoryIsMeasurable = false;
+#else
+inline constexpr bool kMemoryIsMeasurable = true;
+#endif
+
 // GET /metrics from `metrics_port`; "" on failure.
 std::string ScrapeMetrics(int metrics_port);
 // The value of the sample named exactly `series` (name and labels) in `exposition`, or 0.

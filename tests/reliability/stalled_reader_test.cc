@@ -71,7 +71,7 @@ TEST(StalledReaderTest, StalledStreamIsEndedWithoutBlockingOthersOrGrowingMemory
               "stall, max %.1f MiB, end %.1f MiB\n",
               absl::FormatDuration(others_took).c_str(), absl::FormatDuration(ended_after).c_str(),
               rss_at_stall / 1048576.0, rss_max / 1048576.0, rss_end / 1048576.0);
-  EXPECT_LT(rss_max - rss_at_stall, 32 << 20);
+  if (testing::kMemoryIsMeasurable) EXPECT_LT(rss_max - rss_at_stall, 32 << 20);
 
   // Reading again: what was sent before the stall, then the status that says why.
   stalled.Resume();
