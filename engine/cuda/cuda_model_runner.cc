@@ -52,6 +52,8 @@ CudaModelRunner::CudaModelRunner(const ModelConfig& config, CudaModelWeights wei
   CHECK_GT(options.num_slots, 0);
   CUDA_CHECK(cudaSetDevice(options.device));
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+  CUDA_CHECK(cudaEventCreateWithFlags(&snapshot_taken_, cudaEventDisableTiming));
   CUBLAS_CHECK(cublasCreate(&cublas_));
   CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
   // A fixed workspace keeps cuBLAS from allocating inside graph capture.
@@ -76,6 +78,9 @@ CudaModelRunner::~CudaModelRunner() {
   for (auto& [bucket, graph] : decode_graphs_) cudaGraphExecDestroy(graph);
   if (host_inputs_ != nullptr) cudaFreeHost(host_inputs_);
   if (host_logits_ != nullptr) cudaFreeHost(host_logits_);
+  if (snapshot_host_ != nullptr) cudaFreeHost(snapshot_host_);
+  if (snapshot_taken_ != nullptr) cudaEventDestroy(snapshot_taken_);
+  if (copy_stream_ != nullptr) cudaStreamDestroy(copy_stream_);
   if (cublas_ != nullptr) cublasDestroy(cublas_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
@@ -125,6 +130,39 @@ void CudaModelRunner::CopySlotState(int32_t from, int32_t to) {
   CHECK(from < options_.num_slots && to < options_.num_slots);
   CUDA_CHECK(cudaMemcpyAsync(SlotStatePtr(to), SlotStatePtr(from), state_bytes_per_sequence(),
                              cudaMemcpyDeviceToDevice, stream_));
+}
+
+void CudaModelRunner::StartReadSlotState(int32_t slot, std::span<std::byte> bytes) {
+  CHECK_LT(slot, options_.num_slots);
+  const size_t state_bytes = state_bytes_per_sequence();
+  CHECK_EQ(bytes.size(), state_bytes) << "StartReadSlotState: wrong byte count";
+  const int32_t index = static_cast<int32_t>(snapshot_destinations_.size());
+  if (index == snapshot_capacity_) {
+    FinishSlotStateReads();  // nothing in flight while the buffers grow
+    snapshot_capacity_ = std::max(2 * snapshot_capacity_, 1);
+    snapshot_device_.Resize(snapshot_capacity_ * state_bytes);
+    if (snapshot_host_ != nullptr) CUDA_CHECK(cudaFreeHost(snapshot_host_));
+    CUDA_CHECK(cudaMallocHost(&snapshot_host_, snapshot_capacity_ * state_bytes));
+    return StartReadSlotState(slot, bytes);
+  }
+  std::byte* device_copy = snapshot_device_.data() + index * state_bytes;
+  // In stream order, after the Forward that made this state and before any that changes it.
+  CUDA_CHECK(cudaMemcpyAsync(device_copy, SlotStatePtr(slot), state_bytes, cudaMemcpyDeviceToDevice, stream_));
+  CUDA_CHECK(cudaEventRecord(snapshot_taken_, stream_));
+  CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, snapshot_taken_, 0));
+  CUDA_CHECK(cudaMemcpyAsync(snapshot_host_ + index * state_bytes, device_copy, state_bytes, cudaMemcpyDeviceToHost,
+                             copy_stream_));
+  snapshot_destinations_.push_back(bytes);
+}
+
+void CudaModelRunner::FinishSlotStateReads() {
+  if (snapshot_destinations_.empty()) return;
+  CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
+  const size_t state_bytes = state_bytes_per_sequence();
+  for (size_t i = 0; i < snapshot_destinations_.size(); ++i) {
+    std::copy_n(snapshot_host_ + i * state_bytes, state_bytes, snapshot_destinations_[i].begin());
+  }
+  snapshot_destinations_.clear();
 }
 
 void CudaModelRunner::EnsureCapacity(int64_t num_tokens) {

@@ -56,6 +56,10 @@ class CudaModelRunner : public ModelRunner {
   void ReadSlotState(int32_t slot, std::span<std::byte> bytes) override;
   void WriteSlotState(int32_t slot, std::span<const std::byte> bytes) override;
   void CopySlotState(int32_t from, int32_t to) override;
+  // A snapshot is copied on the device at once (microseconds) and to the host on a second
+  // stream, overlapping the next Forward.
+  void StartReadSlotState(int32_t slot, std::span<std::byte> bytes) override;
+  void FinishSlotStateReads() override;
   void Forward(std::span<const SequenceBatchEntry> batch, std::span<float> logits) override;
   bool samples_on_device() const override { return true; }
   void ForwardAndSample(std::span<const SequenceBatchEntry> batch, std::span<const DeviceSamplingRequest> requests,
@@ -126,6 +130,15 @@ class CudaModelRunner : public ModelRunner {
   kernels::cuda::GlaChunkwiseWorkspace chunkwise_workspace_;
 
   std::map<int32_t, cudaGraphExec_t> decode_graphs_;  // by bucket size
+
+  // Snapshots in flight (StartReadSlotState): device copies, then pinned host copies made
+  // on copy_stream_, then the callers' buffers once FinishSlotStateReads waits.
+  cudaStream_t copy_stream_ = nullptr;
+  cudaEvent_t snapshot_taken_ = nullptr;
+  DeviceArray<std::byte> snapshot_device_;
+  std::byte* snapshot_host_ = nullptr;  // pinned, snapshot_capacity_ states
+  int32_t snapshot_capacity_ = 0;
+  std::vector<std::span<std::byte>> snapshot_destinations_;
 
   // Sampling on the device: per-row parameters and penalty/banned id lists staged on the
   // host, the drawn ids and logprobs copied back (a few bytes per row, not the logits).

@@ -245,6 +245,28 @@ TEST_P(CudaModelRunnerTest, StateCopiedOutAndBackContinuesIdentically) {
   EXPECT_LT(RelativeError(Row(logits, 0), Row(cpu_logits, 0)), 3e-2);
 }
 
+// The prefix cache's snapshot: started after a step, finished after the next one, it
+// holds the state as it was when started, not the state the next step left.
+TEST_P(CudaModelRunnerTest, SnapshotIsTheStateWhenStartedNotAfterTheNextStep) {
+  const std::vector<int32_t> prompt = RandomTokens(70, 14), next = RandomTokens(1, 15);
+  gpu_->ResetSlot(0);
+  gpu_->ResetSlot(1);
+  Run(*gpu_, {{0, prompt, false}, {1, prompt, false}});
+  const size_t n = gpu_->state_bytes_per_sequence();
+  std::vector<std::byte> before(n), before1(n), snapshot0(n, std::byte{0x7f}), snapshot1(n, std::byte{0x7f}),
+      after(n);
+  gpu_->ReadSlotState(0, before);
+  gpu_->ReadSlotState(1, before1);
+  gpu_->StartReadSlotState(0, snapshot0);
+  gpu_->StartReadSlotState(1, snapshot1);  // a second one in flight makes the buffers grow
+  Run(*gpu_, {{0, next, true}, {1, next, true}});
+  gpu_->FinishSlotStateReads();
+  gpu_->ReadSlotState(0, after);
+  EXPECT_TRUE(snapshot0 == before);
+  EXPECT_TRUE(snapshot1 == before1);
+  EXPECT_FALSE(after == before);
+}
+
 TEST_P(CudaModelRunnerTest, Bf16StateStaysCloseToF32State) {
   std::unique_ptr<CudaModelRunner> bf16 = MakeGpu(StateDType::kBF16, /*graphs=*/true);
   EXPECT_EQ(bf16->state_bytes_per_sequence() * 2, gpu_->state_bytes_per_sequence());
