@@ -5,6 +5,7 @@
 # build-fuzz/corpus/<target>; a crash is saved as build-fuzz/crash-<target>-<hash> and
 # fails the script. CI replays the seed corpora instead (ctest -L fuzz); this is the
 # longer, separate run.
+#   scripts/install-deps.sh --fuzz      # once: clang-14 and its libFuzzer runtime
 #   scripts/fuzz.sh [--seconds 60] [target ...]     targets: see tests/fuzz/CMakeLists.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,11 +14,12 @@ targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors_header model_config sentencepiece_model tokenizer generate_request)
+command -v clang++-14 >/dev/null || { echo "scripts/fuzz.sh: no clang++-14; run scripts/install-deps.sh --fuzz" >&2; exit 1; }
 
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DGLASERVE_CUDA=OFF -DGLASERVE_FUZZ=ON -DGLASERVE_SANITIZE=address,undefined >/dev/null

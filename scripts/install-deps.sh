@@ -4,6 +4,7 @@
 # Nothing else is downloaded: the build uses only what this script installs.
 # The Dockerfile runs it on Ubuntu 24.04 (NVIDIA's CUDA images are Ubuntu-based), where
 # every package below has the same name, and gRPC, Protobuf and abseil the same versions.
+#   scripts/install-deps.sh [--fuzz]    --fuzz: also clang for scripts/fuzz.sh
 set -euo pipefail
 
 packages=(
@@ -26,6 +27,11 @@ packages=(
   # deployment tests: real balancers in front of two replicas; lint of the deploy files
   nginx haproxy shellcheck python3-yaml
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  # libFuzzer and the sanitizer runtimes for clang (scripts/fuzz.sh); CI replays the fuzz
+  # corpora with the compiler above instead.
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive
