@@ -3,7 +3,8 @@
 // fraction of the memory bound (DESIGN.md section 8, from the copy bandwidth measured in
 // this run), and prefill tokens/s for single long prompts and a batch of short ones.
 //
-// Usage: glaserve_bench_cuda_runner [--quick] [--prefill-chunk N] [--layers L] [--profile-step B]
+// Usage: glaserve_bench_cuda_runner [--quick] [--decode-only] [--batches B,B,...] [--prefill-chunk N]
+//        [--layers L] [--profile-step B]
 // --profile-step B runs one eager decode step of batch B between cudaProfilerStart/Stop
 // and nothing else, for `ncu --profile-from-start off` (per-kernel times of a step).
 // Decode steps run as the engine runs them (graph replay, logits left on the GPU for
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -57,6 +59,8 @@ struct Args {
   bool quick = false;
   int64_t prefill_chunk = 8192;
   int layers = 24;
+  bool decode_only = false;
+  std::vector<int> batches;  // decode batch sizes; empty: the default list
 };
 
 void DecodeTable(const ModelConfig& config, const Args& args, double copy_bw) {
@@ -64,7 +68,9 @@ void DecodeTable(const ModelConfig& config, const Args& args, double copy_bw) {
   std::printf("| state | batch | ms per step | tokens/s | bound tokens/s | fraction of bound | "
               "ms per step + greedy sampling on the GPU | ms per step + logits to the host |\n"
               "|---|---|---|---|---|---|---|---|\n");
-  const std::vector<int> batches = args.quick ? std::vector<int>{1, 32, 128} : std::vector<int>{1, 32, 128, 512};
+  const std::vector<int> batches = !args.batches.empty() ? args.batches
+                                   : args.quick         ? std::vector<int>{1, 32, 128}
+                                                        : std::vector<int>{1, 32, 128, 512};
   const int max_batch = *std::max_element(batches.begin(), batches.end());
   for (StateDType dtype : {StateDType::kF32, StateDType::kBF16}) {
     CudaRunnerOptions options;
@@ -184,8 +190,24 @@ int main(int argc, char** argv) {
       args.profile_step = std::atoi(argv[++i]);
     } else if (std::strcmp(argv[i], "--layers") == 0 && i + 1 < argc) {
       args.layers = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--batches") == 0 && i + 1 < argc) {
+      for (const char* p = argv[++i]; *p != '\0';) {
+        char* end = nullptr;
+        const long batch = std::strtol(p, &end, 10);
+        if (end == p || batch <= 0) {
+          std::fprintf(stderr, "--batches: expected positive sizes separated by commas, got %s\n", argv[i]);
+          return 2;
+        }
+        args.batches.push_back(static_cast<int>(batch));
+        p = *end == ',' ? end + 1 : end;
+      }
+    } else if (std::strcmp(argv[i], "--decode-only") == 0) {
+      args.decode_only = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--prefill-chunk N] [--layers L]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--quick] [--decode-only] [--batches B,B,...] [--prefill-chunk N] [--layers L] "
+                   "[--profile-step B]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -204,6 +226,6 @@ int main(int argc, char** argv) {
   std::printf("measured copy bandwidth (read + write): %.0f GB/s\n", copy_bw / 1e9);
   const glaserve::ModelConfig config = glaserve::Gla13B(args.layers);
   glaserve::DecodeTable(config, args, copy_bw);
-  glaserve::PrefillTable(config, args);
+  if (!args.decode_only) glaserve::PrefillTable(config, args);
   return 0;
 }

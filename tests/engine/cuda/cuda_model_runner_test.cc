@@ -127,55 +127,46 @@ TEST_P(CudaModelRunnerTest, PromptLogitsMatchCpuRunner) {
 
 TEST_P(CudaModelRunnerTest, GreedyTokensMatchCpuRunnerFor64Steps) {
   // Three sequences decoding together (graph replay, padded to a bucket). Every step's
-  // logits must be close (as in PromptLogitsMatchCpuRunner); the greedy tokens must be
-  // equal unless the CPU's best two logits are closer than twice the largest GPU/CPU
-  // difference of that very row: then rounding may legitimately pick either, and that
-  // sequence is compared no further.
+  // logits must be close (as in PromptLogitsMatchCpuRunner) and the greedy tokens equal,
+  // unless the CPU's best two logits are closer than twice the largest GPU/CPU difference
+  // of that very row: then rounding may legitimately pick either. Both runners are always
+  // fed the CPU's token, so one such tie does not end the comparison of its sequence.
   constexpr int kSteps = 64, kSeqs = 3;
-  std::vector<std::vector<int32_t>> cpu_tokens(kSeqs), gpu_tokens(kSeqs);
-  std::vector<bool> comparable(kSeqs, true);
-  std::vector<SequenceBatchEntry> cpu_entries, gpu_entries;
+  std::vector<std::vector<int32_t>> tokens(kSeqs);
+  std::vector<SequenceBatchEntry> entries;
   std::vector<std::vector<int32_t>> prompts;
   for (int s = 0; s < kSeqs; ++s) prompts.push_back(RandomTokens(40 + 30 * s, 7 + s));
   for (int s = 0; s < kSeqs; ++s) {
     cpu_->ResetSlot(s);
     gpu_->ResetSlot(s);
-    cpu_entries.push_back({s, prompts[s], true});
+    entries.push_back({s, prompts[s], true});
   }
-  std::vector<float> cpu_logits = Run(*cpu_, cpu_entries), gpu_logits = Run(*gpu_, cpu_entries);
-  int compared_steps = 0;
+  std::vector<float> cpu_logits = Run(*cpu_, entries), gpu_logits = Run(*gpu_, entries);
+  int equal_steps = 0;
   for (int step = 0; step < kSteps; ++step) {
     for (int s = 0; s < kSeqs; ++s) {
       const std::span<const float> want_row = Row(cpu_logits, s), got_row = Row(gpu_logits, s);
       const int32_t want = Argmax(want_row), got = Argmax(got_row);
-      if (comparable[s]) {
-        ASSERT_LT(RelativeError(got_row, want_row), 3e-2) << "sequence " << s << " step " << step;
-        if (want != got) {
-          float max_diff = 0;
-          for (size_t i = 0; i < want_row.size(); ++i) max_diff = std::max(max_diff, std::fabs(got_row[i] - want_row[i]));
-          ASSERT_LT(TopTwoMargin(want_row), 2 * max_diff)
-              << "sequence " << s << " step " << step << ": GPU chose " << got << ", CPU " << want
-              << " by a margin larger than the rounding";
-          comparable[s] = false;
-        } else {
-          ++compared_steps;
-        }
+      ASSERT_LT(RelativeError(got_row, want_row), 3e-2) << "sequence " << s << " step " << step;
+      if (want != got) {
+        float max_diff = 0;
+        for (size_t i = 0; i < want_row.size(); ++i) max_diff = std::max(max_diff, std::fabs(got_row[i] - want_row[i]));
+        ASSERT_LT(TopTwoMargin(want_row), 2 * max_diff)
+            << "sequence " << s << " step " << step << ": GPU chose " << got << ", CPU " << want
+            << " by a margin larger than the rounding";
+      } else {
+        ++equal_steps;
       }
-      cpu_tokens[s].push_back(want);
-      gpu_tokens[s].push_back(comparable[s] ? want : got);
+      tokens[s].push_back(want);
     }
-    cpu_entries.clear();
-    gpu_entries.clear();
-    for (int s = 0; s < kSeqs; ++s) {
-      cpu_entries.push_back({s, std::span<const int32_t>(&cpu_tokens[s].back(), 1), true});
-      gpu_entries.push_back({s, std::span<const int32_t>(&gpu_tokens[s].back(), 1), true});
-    }
-    cpu_logits = Run(*cpu_, cpu_entries);
-    gpu_logits = Run(*gpu_, gpu_entries);
+    entries.clear();
+    for (int s = 0; s < kSeqs; ++s) entries.push_back({s, std::span<const int32_t>(&tokens[s].back(), 1), true});
+    cpu_logits = Run(*cpu_, entries);
+    gpu_logits = Run(*gpu_, entries);
   }
-  RecordProperty("greedy_steps_equal", std::to_string(compared_steps));
-  // Most steps must have been compared, or the test proved nothing.
-  EXPECT_GE(compared_steps, kSteps * kSeqs / 2);
+  RecordProperty("greedy_steps_equal", std::to_string(equal_steps));
+  // Near-ties are the exception, or the test proved nothing.
+  EXPECT_GE(equal_steps, kSteps * kSeqs * 3 / 4);
 }
 
 TEST_P(CudaModelRunnerTest, PrefillThenDecodeEqualsLongerPrefill) {
