@@ -243,9 +243,11 @@ int RunServeCommand() {
   // Drain: refuse new work, tell balancers, let running streams finish.
   std::fprintf(stderr, "glaserve: %s received, draining for up to %.0f s\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", absl::GetFlag(FLAGS_drain_timeout));
+  // The engine refuses new work before health says so: whoever sees NOT_SERVING can
+  // count on a new call being refused rather than served.
+  engine.StartDrain();
   health->SetServingStatus("", false);
   health->SetServingStatus(kServiceName, false);
-  engine.StartDrain();
   // Stop accepting connections now, so a balancer's next connect fails fast and goes to
   // another replica, while calls already running keep their connections until they end.
   const double drain_seconds = absl::GetFlag(FLAGS_drain_timeout);
