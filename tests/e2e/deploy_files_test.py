@@ -217,8 +217,9 @@ class DeployFilesTest(unittest.TestCase):
         site = read("deploy", "nginx", "glaserve.conf")
         self.assertRegex(site, r"(?m)^\s*least_conn;")
         self.assertIn("grpc_pass grpc://glaserve;", site)
-        # Retry only where nothing reached a replica: no non_idempotent, no http_5xx.
-        self.assertRegex(site, r"(?m)^\s*grpc_next_upstream error timeout;")
+        # Retry before any answer (a draining replica may refuse a stream it accepted), but
+        # never on an HTTP status: no http_5xx, which would resend answered calls.
+        self.assertRegex(site, r"(?m)^\s*grpc_next_upstream error timeout non_idempotent;")
         self.assertNotRegex(site, r"(?m)^\s*keepalive \d+;", "upstream keepalive would reuse connections")
         self.assertRegex(site, r"(?m)^\s*grpc_read_timeout 1h;")
 
