@@ -24,6 +24,7 @@
 #include "server/metrics/metrics_http_server.h"
 #include "server/metrics/registry.h"
 #include "server/model_flags.h"
+#include "server/port_probe.h"
 #include "server/server_metrics.h"
 #include "server/text_generation_service.h"
 
@@ -243,18 +244,22 @@ int RunServeCommand() {
   // Drain: refuse new work, tell balancers, let running streams finish.
   std::fprintf(stderr, "glaserve: %s received, draining for up to %.0f s\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", absl::GetFlag(FLAGS_drain_timeout));
-  // The engine refuses new work before health says so: whoever sees NOT_SERVING can
-  // count on a new call being refused rather than served.
-  engine.StartDrain();
-  health->SetServingStatus("", false);
-  health->SetServingStatus(kServiceName, false);
-  // Stop accepting connections now, so a balancer's next connect fails fast and goes to
+  // First stop accepting connections, so a balancer's next connect fails fast and goes to
   // another replica, while calls already running keep their connections until they end.
+  // Only once the port is closed do health and the engine turn new work away: whoever sees
+  // NOT_SERVING finds the port closed, and no balancer lands a stream here that the
+  // service would refuse in-band (an answer, which balancers do not retry elsewhere).
   const double drain_seconds = absl::GetFlag(FLAGS_drain_timeout);
   const auto shutdown_deadline = std::chrono::system_clock::now() +
                                  std::chrono::milliseconds(static_cast<int64_t>(drain_seconds * 1000)) +
                                  std::chrono::seconds(5);  // time for the last writes
   std::thread shutdown([&] { server->Shutdown(shutdown_deadline); });
+  if (!WaitUntilPortClosed(absl::GetFlag(FLAGS_host), selected_port, absl::Seconds(2))) {
+    std::fprintf(stderr, "glaserve: could not confirm the port closed; draining anyway\n");
+  }
+  engine.StartDrain();
+  health->SetServingStatus("", false);
+  health->SetServingStatus(kServiceName, false);
   const bool drained = engine.WaitIdle(absl::Seconds(drain_seconds));
   if (!drained) std::fprintf(stderr, "glaserve: drain timeout passed; ending the remaining streams\n");
   engine.Stop();  // ends what is left with UNAVAILABLE
