@@ -30,7 +30,7 @@ sanitized_build() {
 
 if [[ $sanitizers == *,asan,* ]]; then
   fuzz_replays=()
-  for target in safetensors_header model_config sentencepiece_model tokenizer generate_request; do
+  for target in safetensors_header model_config sentencepiece_model tokenizer generate_request state_blob; do
     fuzz_replays+=("glaserve_fuzz_${target}_replay")
   done
   sanitized_build build-asan address,undefined glaserve glaserve_engine_tests glaserve_server_tests \
