@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   FUZZ_CHECK(static_cast<int64_t>(state->bytes.size()) == identity.state_bytes);
-  FUZZ_CHECK(state->num_tokens >= 0);
+  FUZZ_CHECK(state->num_tokens >= 0 && state->num_tokens <= glaserve::kMaxStateTokens);
   FUZZ_CHECK(state->pending_token_id >= -1 && state->pending_token_id < identity.vocab_size);
   FUZZ_CHECK(glaserve::SerializeState(identity, *state) == blob);
   return 0;
