@@ -21,6 +21,7 @@ namespace {
 using ::glaserve::testing::ReadStream;
 using ::glaserve::testing::ServerProcess;
 using ::glaserve::testing::StreamResult;
+using ::testing::AnyOf;
 using HealthStatus = grpc::health::v1::HealthCheckResponse;
 
 class ServeProcessTest : public ::testing::Test {
@@ -102,7 +103,10 @@ TEST_F(ServeProcessTest, SigtermDrainsStreamsInFlightThenExitsZero) {
   }
   server.Signal(SIGTERM);
   // While draining: health is no longer SERVING (NOT_SERVING, or no answer once the
-  // listener is closed) and new work is refused with UNAVAILABLE.
+  // listener is closed) and new work is refused: UNAVAILABLE from the draining engine or
+  // gRPC's GOAWAY, or CANCELLED when the call reaches gRPC after its Shutdown began and
+  // before any handler took it (gRPC core ends such calls so: grpc/grpc#41785). Which
+  // one is a race that ASan's slowdown makes visible; either way it never runs.
   bool saw_not_serving = false;
   for (int i = 0; i < 100 && !saw_not_serving; ++i) {
     saw_not_serving = Health(channel) != HealthStatus::SERVING;
@@ -110,7 +114,10 @@ TEST_F(ServeProcessTest, SigtermDrainsStreamsInFlightThenExitsZero) {
   }
   EXPECT_TRUE(saw_not_serving);
   StreamResult refused = ReadStream(*stub, Greedy(5));
-  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(refused.status.error_code(),
+              AnyOf(grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::CANCELLED))
+      << refused.status.error_message();
+  EXPECT_TRUE(refused.token_ids.empty());
   for (auto& client : clients) client.join();
   for (int i = 0; i < num_streams; ++i) {
     EXPECT_TRUE(results[i].status.ok()) << results[i].status.error_message();
