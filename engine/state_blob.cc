@@ -14,6 +14,7 @@ static_assert(std::endian::native == std::endian::little, "the blob is written w
 
 constexpr char kMagic[8] = {'G', 'L', 'A', 'S', 'T', 'A', 'T', 'E'};
 constexpr size_t kHeaderCrcOffset = 72;
+constexpr size_t kReservedOffset = 76;  // 4 zero bytes, outside the header checksum
 
 template <typename T>
 void Put(std::string& out, size_t offset, T value) {
@@ -70,6 +71,7 @@ absl::StatusOr<SavedState> ParseState(const StateIdentity& identity, std::string
   if (Get<uint32_t>(blob, kHeaderCrcOffset) != Crc32c(AsBytes(blob.substr(0, kHeaderCrcOffset)))) {
     return Invalid("the header is corrupt (checksum mismatch)");
   }
+  if (Get<uint32_t>(blob, kReservedOffset) != 0) return Invalid("the header is corrupt (reserved bytes not zero)");
   const uint64_t fingerprint = Get<uint64_t>(blob, 16);
   if (fingerprint != identity.model_fingerprint) {
     return Invalid(absl::StrCat("the state comes from another model (fingerprint ", absl::Hex(fingerprint),
@@ -77,6 +79,9 @@ absl::StatusOr<SavedState> ParseState(const StateIdentity& identity, std::string
   }
   const std::string_view dtype_field = blob.substr(24, 8);
   const std::string dtype(dtype_field.substr(0, dtype_field.find('\0')));
+  if (dtype_field.find_first_not_of('\0', dtype.size()) != std::string_view::npos) {
+    return Invalid("the header is corrupt (bytes after the dtype name)");
+  }
   if (dtype != identity.state_dtype) {
     return Invalid(absl::StrCat("the state is ", dtype, "; this server keeps ", identity.state_dtype, " states"));
   }
@@ -98,7 +103,9 @@ absl::StatusOr<SavedState> ParseState(const StateIdentity& identity, std::string
   SavedState state;
   state.num_tokens = Get<int64_t>(blob, 48);
   state.pending_token_id = Get<int32_t>(blob, 56);
-  if (state.num_tokens < 0) return Invalid(absl::StrCat("token count ", state.num_tokens, " is negative"));
+  if (state.num_tokens < 0 || state.num_tokens > kMaxStateTokens) {
+    return Invalid(absl::StrCat("token count ", state.num_tokens, " is outside [0, ", kMaxStateTokens, "]"));
+  }
   if (state.pending_token_id < -1 || state.pending_token_id >= identity.vocab_size) {
     return Invalid(absl::StrCat("pending token ", state.pending_token_id, " is outside the vocabulary [0, ",
                                 identity.vocab_size, ")"));

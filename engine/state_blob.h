@@ -46,13 +46,17 @@ struct StateIdentity {
 
 inline constexpr size_t kStateBlobHeaderBytes = 80;
 inline constexpr uint32_t kStateBlobVersion = 1;
+// The most tokens a state may claim to hold: no real history comes near it (2.8e14), and
+// it leaves room to count a continuation's tokens on top without overflow.
+inline constexpr int64_t kMaxStateTokens = int64_t{1} << 48;
 
 // `state.bytes` must be identity.state_bytes long.
 std::string SerializeState(const StateIdentity& identity, const SavedState& state);
 
-// Checks everything in the header against `identity` and the payload's checksum.
-// INVALID_ARGUMENT, with a message starting "initial_state: ", for a blob from another
-// model or dtype, of the wrong size, corrupt, or not a state at all.
+// Checks every header byte (against `identity`, its checksum, or zero where it is padding)
+// and the payload's checksum: whatever it accepts, SerializeState writes back byte for
+// byte. INVALID_ARGUMENT, with a message starting "initial_state: ", for a blob from
+// another model or dtype, of the wrong size, corrupt, or not a state at all.
 absl::StatusOr<SavedState> ParseState(const StateIdentity& identity, std::string_view blob);
 
 }  // namespace glaserve

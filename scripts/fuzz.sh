@@ -18,7 +18,8 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors_header model_config sentencepiece_model tokenizer generate_request)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors_header model_config sentencepiece_model tokenizer generate_request
+                                   state_blob)
 command -v clang++-14 >/dev/null || { echo "scripts/fuzz.sh: no clang++-14; run scripts/install-deps.sh --fuzz" >&2; exit 1; }
 
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

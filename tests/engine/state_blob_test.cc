@@ -3,6 +3,7 @@
 #include "engine/state_blob.h"
 
 #include <cstring>
+#include <limits>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -89,6 +90,27 @@ TEST(StateBlobTest, RefusesCorruption) {
   bad = blob;
   bad[kStateBlobHeaderBytes + 17] ^= 0x10;
   EXPECT_THAT(Refusal(Identity(), bad), HasSubstr("payload checksum"));
+  // Outside the header checksum, so checked on their own (found by the state_blob fuzzer).
+  bad = blob;
+  bad[78] = 1;
+  EXPECT_THAT(Refusal(Identity(), bad), HasSubstr("reserved bytes"));
+}
+
+TEST(StateBlobTest, RefusesBytesAfterTheDtypeName) {
+  StateIdentity padded = Identity();
+  padded.state_dtype = std::string("f32\0x", 5);  // what a writer of garbage would put there
+  EXPECT_THAT(Refusal(Identity(), SerializeState(padded, State())), HasSubstr("after the dtype name"));
+}
+
+TEST(StateBlobTest, RefusesTokenCountsOutsideTheLimit) {
+  SavedState state = State();
+  state.num_tokens = -1;
+  EXPECT_THAT(Refusal(Identity(), SerializeState(Identity(), state)), HasSubstr("token count -1 is outside"));
+  // Continuing would overflow the count.
+  state.num_tokens = std::numeric_limits<int64_t>::max();
+  EXPECT_THAT(Refusal(Identity(), SerializeState(Identity(), state)), HasSubstr("is outside"));
+  state.num_tokens = kMaxStateTokens;
+  EXPECT_TRUE(ParseState(Identity(), SerializeState(Identity(), state)).ok());
 }
 
 TEST(StateBlobTest, RefusesAPendingTokenOutsideTheVocabulary) {

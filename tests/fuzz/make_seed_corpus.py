@@ -3,7 +3,8 @@
 
 Seeds are small valid inputs plus typical corruptions of them, so that the fuzzers start
 from the formats' interesting corners. Needs protoc (GenerateRequest bytes), spm_train
-(small tokenizer models) and the shipped models/gla-brown-4m.
+(small tokenizer models) and the shipped models/gla-brown-4m. The state_blob seeds are a
+real engine's exports instead, written by make_state_blob_seeds.cc.
 """
 import json
 import os

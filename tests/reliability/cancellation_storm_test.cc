@@ -123,6 +123,7 @@ TEST(CancellationStormTest, ThousandsOfCancelledStreamsLeaveNothingBehind) {
               static_cast<long long>(server_count("CANCELLED", "cancelled")),
               static_cast<long long>(server_count("DEADLINE_EXCEEDED", "cancelled")),
               static_cast<long long>(server_count("RESOURCE_EXHAUSTED", "none")));
+  testing::ExpectCleanExit(server);
 }
 
 }  // namespace

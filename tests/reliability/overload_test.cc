@@ -93,6 +93,7 @@ TEST(OverloadTest, ExcessIsRefusedPromptlyAndAdmittedStreamsKeepTheirPace) {
   EXPECT_LT(load_p50, 2 * base_p50 + 2);
   EXPECT_LT(load_p99, 3 * base_p99 + 20);
   if (testing::kMemoryIsMeasurable) EXPECT_LT(rss_end - rss_start, 16 << 20);
+  testing::ExpectCleanExit(server);
 }
 
 TEST(OverloadTest, ExcessWaitsForASlotWhileTheQueueHasRoom) {
@@ -103,6 +104,7 @@ TEST(OverloadTest, ExcessWaitsForASlotWhileTheQueueHasRoom) {
   EXPECT_EQ(testing::CountCode(outcomes, grpc::StatusCode::OK), 10 * kSlots) << testing::CountByCode(outcomes);
   for (const StreamOutcome& outcome : outcomes) EXPECT_EQ(outcome.num_tokens, kTokens);
   EXPECT_TRUE(testing::WaitServerIdle(server.address(), absl::Seconds(10)));
+  testing::ExpectCleanExit(server);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "tests/reliability/server_probe.h"
 
+#include <signal.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -31,6 +33,11 @@ bool WaitServerIdle(const std::string& address, absl::Duration timeout) {
     if (absl::Now() > give_up) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+void ExpectCleanExit(ServerProcess& server) {
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(60), std::optional<int>(0)) << server.stderr_text();
 }
 
 int64_t ResidentBytes(pid_t pid) {

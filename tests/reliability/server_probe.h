@@ -30,13 +30,18 @@ int64_t ResidentBytes(pid_t pid);
 
 // Whether resident memory means anything in this build. Under ASan freed memory sits in a
 // quarantine of up to 256 MiB and shadow memory grows with use, so memory bounds apply to
-// the normal build only (ASan's leak checker covers leaks there). The sanitized test
-// binaries run against the server built the same way.
+// the normal build only (ASan's leak checker covers leaks there: ExpectCleanExit). The
+// sanitized test binaries run against the server built the same way.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 inline constexpr bool kMemoryIsMeasurable = false;
 #else
 inline constexpr bool kMemoryIsMeasurable = true;
 #endif
+
+// Stops the server with SIGTERM and expects exit status 0 within a minute: whatever load
+// it took, it still shuts down cleanly, and a sanitized server's leak checker, which runs
+// at exit, finds nothing (a leak makes the status nonzero; the report is in the failure).
+void ExpectCleanExit(ServerProcess& server);
 
 // GET /metrics from `metrics_port`; "" on failure.
 std::string ScrapeMetrics(int metrics_port);

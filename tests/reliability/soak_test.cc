@@ -159,6 +159,7 @@ TEST(SoakTest, SteadyMixedLoadKeepsMemorySlotsAndErrorsFlat) {
   load_done = true;
   sampler.join();
   const bool idle = testing::WaitServerIdle(server.address(), absl::Seconds(10));
+  const testing::ServerLoad load_end = testing::GetServerLoad(server.address());
   const int64_t rss_end = testing::ResidentBytes(server.pid());
 
   ASSERT_EQ(outcomes.size(), kinds.size());
@@ -177,14 +178,15 @@ TEST(SoakTest, SteadyMixedLoadKeepsMemorySlotsAndErrorsFlat) {
     stall_ended += outcome.message.find("--stream-stall-timeout") != std::string::npos;
   }
   std::printf("soak: %s, %lld requests, %lld tokens: %s (of which stalled and ended: %lld); unexpected %lld\n"
-              "  server RSS %.1f MiB at start, %.1f MiB at end\n",
+              "  server RSS %.1f MiB at start, %.1f MiB at end; at the end %d slots used, %d waiting\n",
               absl::FormatDuration(duration).c_str(), static_cast<long long>(outcomes.size()),
               static_cast<long long>(tokens), testing::CountByCode(outcomes).c_str(),
               static_cast<long long>(stall_ended), static_cast<long long>(unexpected),
-              samples.front().rss / 1048576.0, rss_end / 1048576.0);
+              samples.front().rss / 1048576.0, rss_end / 1048576.0, load_end.slots_in_use, load_end.waiting);
   EXPECT_EQ(unexpected, 0);
   EXPECT_TRUE(idle) << "slots or waiters left after the load";
   for (const Sample& sample : samples) EXPECT_GE(sample.load.slots_in_use, 0) << "the server stopped answering";
+  testing::ExpectCleanExit(server);
   // No upward trend: the second half peaks no higher than the first half (plus slack for
   // allocator noise), and the end is near the start.
   ASSERT_GE(samples.size(), 4u);

@@ -80,6 +80,7 @@ TEST(StalledReaderTest, StalledStreamIsEndedWithoutBlockingOthersOrGrowingMemory
   EXPECT_THAT(stalled.outcome().message, HasSubstr("--stream-stall-timeout"));
   std::printf("stalled reader: got %lld tokens in %d responses before the end\n",
               static_cast<long long>(stalled.outcome().num_tokens), stalled.outcome().num_responses);
+  testing::ExpectCleanExit(server);
 }
 
 TEST(StalledReaderTest, SlowReaderIsPausedNotEndedAndGetsEveryToken) {
@@ -109,6 +110,7 @@ TEST(StalledReaderTest, SlowReaderIsPausedNotEndedAndGetsEveryToken) {
               static_cast<long long>(outcome.num_tokens), absl::FormatDuration(outcome.duration).c_str(),
               absl::FormatDuration(fast.duration).c_str());
   EXPECT_TRUE(testing::WaitServerIdle(server.address(), absl::Seconds(5)));
+  testing::ExpectCleanExit(server);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ namespace {
 using ::glaserve::testing::ReadStream;
 using ::glaserve::testing::ServerProcess;
 using ::glaserve::testing::StreamResult;
+using ::testing::AnyOf;
 using HealthStatus = grpc::health::v1::HealthCheckResponse;
 
 class ServeProcessTest : public ::testing::Test {
@@ -126,8 +127,9 @@ TEST_F(ServeProcessTest, SigtermDrainsStreamsInFlightThenExitsZero) {
   // closes the listener) sees it first; which one is a race inside gRPC.
   StreamResult refused = ReadStream(*stub, Greedy(5));
   EXPECT_THAT(refused.status.error_code(),
-              ::testing::AnyOf(grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::CANCELLED))
+              AnyOf(grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::CANCELLED))
       << refused.status.error_message();
+  EXPECT_TRUE(refused.token_ids.empty());
   for (auto& client : clients) client.join();
   for (int i = 0; i < num_streams; ++i) {
     EXPECT_TRUE(results[i].status.ok()) << results[i].status.error_message();
