@@ -143,6 +143,11 @@ def request_seeds():
         "bad_ids": "prompt_token_ids: [-1, 5000000]",
         "huge_max_tokens": 'prompt: "x" sampling { max_tokens: 2147483647 min_tokens: 2147483647 }',
         "nan_temperature": 'prompt: "x" sampling { temperature: nan }',
+        # Continuations (the target's engine keeps no sessions; a real state blob is
+        # the state_blob target's business).
+        "session": 'prompt: "x" session_id: "s" return_state: true sampling { max_tokens: 2 }',
+        "resume_session": 'session_id: "s" resume_session: true',
+        "bad_initial_state": 'prompt: "x" initial_state: "GLASTATE"',
     }
     for name, text in requests.items():
         encoded = subprocess.run(["protoc", "--proto_path=" + os.path.dirname(os.path.dirname(os.path.dirname(proto))),
@@ -154,8 +159,12 @@ def request_seeds():
 
 def main():
     for target in ("safetensors_header", "model_config", "sentencepiece_model", "tokenizer", "generate_request"):
-        shutil.rmtree(os.path.join(CORPUS, target), ignore_errors=True)
-        os.makedirs(os.path.join(CORPUS, target))
+        # Inputs a fuzzer found (regression_*) stay; the rest is rewritten.
+        folder = os.path.join(CORPUS, target)
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if not name.startswith("regression_"):
+                os.remove(os.path.join(folder, name))
     safetensors_seeds()
     config_seeds()
     sentencepiece_seeds()

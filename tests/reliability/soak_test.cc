@@ -114,9 +114,13 @@ struct Sample {
 
 TEST(SoakTest, SteadyMixedLoadKeepsMemorySlotsAndErrorsFlat) {
   const absl::Duration duration = SoakDuration();
+  // A prefix cache of 4 MiB, full within the first half minute: random prompts of over
+  // 256 tokens each leave a state (10 KB here) that nothing reuses, so the default 1 GiB
+  // cache would raise RSS for hours, as designed. Small, it runs at steady state with
+  // eviction going on, and any memory it failed to give back would show as a trend.
   ServerProcess server(testing::ServeArgs({"--max-seqs", "8", "--max-waiting", "8", "--max-batch-tokens", "256",
                                            "--stream-buffer-bytes", "4096", "--stream-stall-timeout", "2",
-                                           "--metrics-port", "0"}));
+                                           "--prefix-cache-bytes", std::to_string(4 << 20), "--metrics-port", "0"}));
   ASSERT_NE(server.port(), 0);
   auto channel = testing::SmallWindowChannel(server.address());
 
@@ -161,6 +165,7 @@ TEST(SoakTest, SteadyMixedLoadKeepsMemorySlotsAndErrorsFlat) {
   const bool idle = testing::WaitServerIdle(server.address(), absl::Seconds(10));
   const testing::ServerLoad load_end = testing::GetServerLoad(server.address());
   const int64_t rss_end = testing::ResidentBytes(server.pid());
+  const std::string metrics = testing::ScrapeMetrics(server.metrics_port());
 
   ASSERT_EQ(outcomes.size(), kinds.size());
   int64_t unexpected = 0;
@@ -178,11 +183,14 @@ TEST(SoakTest, SteadyMixedLoadKeepsMemorySlotsAndErrorsFlat) {
     stall_ended += outcome.message.find("--stream-stall-timeout") != std::string::npos;
   }
   std::printf("soak: %s, %lld requests, %lld tokens: %s (of which stalled and ended: %lld); unexpected %lld\n"
-              "  server RSS %.1f MiB at start, %.1f MiB at end; at the end %d slots used, %d waiting\n",
+              "  server RSS %.1f MiB at start, %.1f MiB at end (prefix cache %.1f MiB in %.0f states); at the end "
+              "%d slots used, %d waiting\n",
               absl::FormatDuration(duration).c_str(), static_cast<long long>(outcomes.size()),
               static_cast<long long>(tokens), testing::CountByCode(outcomes).c_str(),
               static_cast<long long>(stall_ended), static_cast<long long>(unexpected),
-              samples.front().rss / 1048576.0, rss_end / 1048576.0, load_end.slots_in_use, load_end.waiting);
+              samples.front().rss / 1048576.0, rss_end / 1048576.0,
+              testing::MetricSample(metrics, "glaserve_prefix_cache_bytes") / 1048576.0,
+              testing::MetricSample(metrics, "glaserve_prefix_cache_entries"), load_end.slots_in_use, load_end.waiting);
   EXPECT_EQ(unexpected, 0);
   EXPECT_TRUE(idle) << "slots or waiters left after the load";
   for (const Sample& sample : samples) EXPECT_GE(sample.load.slots_in_use, 0) << "the server stopped answering";
