@@ -74,13 +74,18 @@ StreamPlan MakePlan(std::mt19937& random, Kind* kind) {
     plan.stall_after_responses = uniform(1, 3);
     plan.cancel_when_stalled = true;
   } else {
-    // Stops reading long enough for the server to end it (--stream-stall-timeout 2).
+    // Stops reading long enough for the server to end it (--stream-stall-timeout 2). The
+    // server pauses the stream only once the client's HTTP/2 window and the server's
+    // buffer are full (a few hundred tokens here), which on a loaded machine can take
+    // many seconds: the client waits 30 s, far past that, and the request is bounded so
+    // that a stream the server failed to end finishes (and fails the test) instead of
+    // generating for hours.
     *kind = Kind::kStallPastLimit;
-    sampling.set_max_tokens(1 << 20);
+    sampling.set_max_tokens(4096);
     sampling.set_ignore_eos(true);
     sampling.set_logprobs(20);
     plan.stall_after_responses = 1;
-    plan.resume_after = absl::Seconds(4);
+    plan.resume_after = absl::Seconds(30);
   }
   return plan;
 }
