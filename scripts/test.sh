@@ -10,8 +10,8 @@
 #                callback plumbing would be false positives.
 # Any sanitizer report fails its test. GLASERVE_SANITIZERS picks the configurations:
 # "asan,tsan" (the default), "asan", "tsan" or "none". On the 2-core CI machine the two
-# add about 3.5 minutes with a warm ccache and fresh build folders, about 12 with many
-# cache misses (docs/reliability.md), well inside what a CI run can spend.
+# add 3 to 5 minutes with a warm ccache and fresh build folders, about 12 with many cache
+# misses (docs/reliability.md), well inside what a CI run can spend.
 # GPU tests report themselves as skipped where no GPU is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
